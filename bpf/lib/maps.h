@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data plane's maps. Sizes here are placeholders: the controller sets
+ * max_entries before load (controller/dataplane.cpp) and pins every map
+ * under the pin directory, so all attached interfaces share one rule set
+ * and one set of counters.
+ */
+#ifndef PW_BPF_MAPS_H
+#define PW_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "prefixwall/abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct pw_key_v4);
+	__type(value, struct pw_rule_value);
+	__uint(max_entries, 2000000);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} rules_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct pw_key_v6);
+	__type(value, struct pw_rule_value);
+	__uint(max_entries, 1000000);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} rules_v6 SEC(".maps");
+
+/* Per-rule counters, indexed by counter slot (not by rule id). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pw_counter);
+	__uint(max_entries, 131072);
+} rule_counters SEC(".maps");
+
+/* slot -> rule id that took it (0: free), so the controller can attribute
+ * every slot's counts and give slots of deleted rules back. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 131072);
+} slot_owner SEC(".maps");
+
+/* Free-slot ring and its [0]=head (data plane), [1]=tail (controller). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 131072);
+} slot_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 2);
+} slot_ring_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pw_counter);
+	__uint(max_entries, PW_GLOBAL_COUNTERS);
+} global_counters SEC(".maps");
+
+/* Tests only (cfg_record_last): the rules the last packet matched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pw_last_match);
+	__uint(max_entries, 1);
+} last_match SEC(".maps");
+
+#endif /* PW_BPF_MAPS_H */

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * prefixwall's XDP program: judge the source and/or destination address of
+ * every IPv4 and IPv6 packet by its longest matching rule and drop the
+ * packet when a judged address's longest match is a block rule.
+ *
+ * One object, loaded once per attachment with that attachment's settings
+ * in .rodata (match, dry-run, malformed policy), all loads sharing the
+ * pinned maps of bpf/lib/maps.h.
+ */
+#include "lib/parsing.h"
+#include "lib/maps.h"
+#include "lib/counters.h"
+
+const volatile __u8 cfg_match = PW_MATCH_BOTH;
+const volatile __u8 cfg_dry_run = 0;
+const volatile __u8 cfg_malformed_drop = 0;
+const volatile __u8 cfg_record_last = 0;
+
+static __always_inline struct pw_rule_value *lookup_v4(__be32 addr)
+{
+	struct pw_key_v4 key = { .prefixlen = 32 };
+
+	__builtin_memcpy(key.addr, &addr, sizeof(key.addr));
+	return bpf_map_lookup_elem(&rules_v4, &key);
+}
+
+static __always_inline struct pw_rule_value *lookup_v6(const struct in6_addr *addr)
+{
+	struct pw_key_v6 key = { .prefixlen = 128 };
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	return bpf_map_lookup_elem(&rules_v6, &key);
+}
+
+static __always_inline void record_last(struct pw_rule_value *src,
+					struct pw_rule_value *dst,
+					__u32 verdict, __u32 outcome)
+{
+	__u32 zero = 0;
+	struct pw_last_match *last = bpf_map_lookup_elem(&last_match, &zero);
+
+	if (!last)
+		return;
+	last->src_rule_id = src ? src->rule_id : 0;
+	last->dst_rule_id = dst ? dst->rule_id : 0;
+	last->verdict = verdict;
+	last->outcome = outcome;
+}
+
+/* The verdict for a packet whose judged addresses matched src and dst
+ * (either may be NULL: not judged, or no rule). Every matched rule is
+ * counted once; the packet gets one outcome in the global counters. */
+static __always_inline int decide(struct pw_rule_value *src,
+				  struct pw_rule_value *dst, __u32 family,
+				  __u64 bytes)
+{
+	__u8 sa = src ? src->action : PW_ACTION_NONE;
+	__u8 da = dst ? dst->action : PW_ACTION_NONE;
+	__u32 outcome;
+	int verdict = XDP_PASS;
+
+	if (src)
+		count_rule(src, bytes);
+	if (dst && dst != src && (!src || dst->rule_id != src->rule_id))
+		count_rule(dst, bytes);
+
+	if (sa == PW_ACTION_BLOCK || da == PW_ACTION_BLOCK) {
+		if (cfg_dry_run) {
+			outcome = PW_OUTCOME_MONITORED;
+		} else {
+			outcome = PW_OUTCOME_DROPPED;
+			verdict = XDP_DROP;
+		}
+	} else if (sa == PW_ACTION_MONITOR || da == PW_ACTION_MONITOR) {
+		outcome = PW_OUTCOME_MONITORED;
+	} else if (sa == PW_ACTION_ALLOW || da == PW_ACTION_ALLOW) {
+		outcome = PW_OUTCOME_ALLOWED;
+	} else {
+		outcome = PW_OUTCOME_PASSED;
+	}
+	count_global(family, outcome, bytes);
+	if (cfg_record_last)
+		record_last(src, dst, verdict, outcome);
+	return verdict;
+}
+
+static __always_inline int malformed(__u32 family, __u64 bytes)
+{
+	int verdict = cfg_malformed_drop ? XDP_DROP : XDP_PASS;
+
+	count_global(family, PW_OUTCOME_MALFORMED, bytes);
+	if (cfg_record_last)
+		record_last(NULL, NULL, verdict, PW_OUTCOME_MALFORMED);
+	return verdict;
+}
+
+SEC("xdp")
+int prefixwall_xdp(struct xdp_md *ctx)
+{
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	__u64 bytes = c.end - c.pos;
+	struct pw_rule_value *src = NULL, *dst = NULL;
+	int proto = parse_ethhdr(&c);
+
+	if (proto < 0)
+		return malformed(PW_FAMILY_OTHER, bytes);
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = parse_iphdr(&c);
+
+		if (!ip)
+			return malformed(PW_FAMILY_IPV4, bytes);
+		if (cfg_match & PW_MATCH_SRC)
+			src = lookup_v4(ip->saddr);
+		if (cfg_match & PW_MATCH_DST)
+			dst = lookup_v4(ip->daddr);
+		return decide(src, dst, PW_FAMILY_IPV4, bytes);
+	}
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = parse_ip6hdr(&c);
+
+		if (!ip6)
+			return malformed(PW_FAMILY_IPV6, bytes);
+		if (cfg_match & PW_MATCH_SRC)
+			src = lookup_v6(&ip6->saddr);
+		if (cfg_match & PW_MATCH_DST)
+			dst = lookup_v6(&ip6->daddr);
+		return decide(src, dst, PW_FAMILY_IPV6, bytes);
+	}
+
+	count_global(PW_FAMILY_OTHER, PW_OUTCOME_NON_IP, bytes);
+	if (cfg_record_last)
+		record_last(NULL, NULL, XDP_PASS, PW_OUTCOME_NON_IP);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,15 @@
+// The C++ side's guard on the layout shared with the BPF program
+// (include/prefixwall/abi.h): if a field moves, this stops the build.
+#include "prefixwall/abi.h"
+
+#include <cstddef>
+
+static_assert(sizeof(pw_key_v4) == 8 && offsetof(pw_key_v4, addr) == 4);
+static_assert(sizeof(pw_key_v6) == 20 && offsetof(pw_key_v6, addr) == 4);
+static_assert(sizeof(pw_rule_value) == 12);
+static_assert(offsetof(pw_rule_value, rule_id) == 0);
+static_assert(offsetof(pw_rule_value, counter_slot) == 4);
+static_assert(offsetof(pw_rule_value, action) == 8);
+static_assert(sizeof(pw_counter) == 16);
+static_assert(sizeof(pw_last_match) == 16);
+static_assert(PW_GLOBAL_COUNTERS == 18);

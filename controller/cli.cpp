@@ -1,0 +1,373 @@
+#include "cli.hpp"
+
+#include "controller.hpp"
+#include "error.hpp"
+#include "report.hpp"
+
+#include <boost/program_options.hpp>
+#include <bpf/libbpf.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <unistd.h>
+
+namespace pw {
+namespace po = boost::program_options;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kVersion = PREFIXWALL_VERSION;
+
+constexpr const char* kUsage = R"(usage: prefixwall [global options] COMMAND [args]
+
+commands:
+  attach IFACE [--mode native|generic] [--match src|dst|both] [--dry-run]
+               [--malformed pass|drop]
+  detach IFACE | --all [--purge]
+  status [--json]
+  add PREFIX... [--action block|allow|monitor] [--source NAME] [--comment TEXT]
+  del PREFIX... [--source NAME]
+  list [--source NAME] [--json]
+  lookup ADDRESS [--json]
+  stats [--json]
+  version
+
+global options:
+  --pin-dir DIR        pinned maps and links (default /sys/fs/bpf/prefixwall,
+                       or $PREFIXWALL_PIN_DIR)
+  --state-dir DIR      rule metadata (default /var/lib/prefixwall,
+                       or $PREFIXWALL_STATE_DIR)
+  --max-rules-v4 N     capacity of the IPv4 map when it is created (2000000)
+  --max-rules-v6 N     capacity of the IPv6 map when it is created (1000000)
+  --counter-slots N    per-rule counter cells when created (131072, power of 2)
+  -v, --verbose        libbpf's debug messages
+)";
+
+class UsageError : public Error {
+    using Error::Error;
+};
+
+struct Global {
+    Paths paths;
+    Capacity capacity;
+    bool verbose = false;
+};
+
+// Parses the options of one command; positional arguments land in `pos`.
+po::variables_map parse(const std::vector<std::string>& args,
+                        const po::options_description& opts,
+                        std::vector<std::string>& pos, const std::string& cmd)
+{
+    po::options_description all;
+    all.add(opts);
+    all.add_options()("_pos", po::value<std::vector<std::string>>(&pos));
+    po::positional_options_description p;
+    p.add("_pos", -1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(p).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw UsageError(cmd + ": " + e.what());
+    }
+    return vm;
+}
+
+void need_args(const std::vector<std::string>& pos, size_t min, size_t max,
+               const std::string& cmd, const std::string& what)
+{
+    if (pos.size() < min)
+        throw UsageError(cmd + ": missing " + what);
+    if (pos.size() > max)
+        throw UsageError(cmd + ": unexpected argument '" + pos[max] + "'");
+}
+
+std::vector<Prefix> parse_prefixes(const std::vector<std::string>& texts, std::ostream& err)
+{
+    std::vector<Prefix> out;
+    for (const auto& t : texts) {
+        bool masked = false;
+        Prefix p = Prefix::parse(t, &masked);
+        if (masked)
+            err << "warning: " << t << " has host bits set; using " << p.to_string() << "\n";
+        out.push_back(p);
+    }
+    return out;
+}
+
+int cmd_attach(const Global& g, const std::vector<std::string>& args, std::ostream& out)
+{
+    std::string mode, match, malformed;
+    bool dry_run = false;
+    po::options_description o;
+    o.add_options()("mode", po::value(&mode)->default_value("native"))(
+        "match", po::value(&match)->default_value("both"))(
+        "malformed", po::value(&malformed)->default_value("pass"))(
+        "dry-run", po::bool_switch(&dry_run));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "attach");
+    need_args(pos, 1, 1, "attach", "interface name");
+    Attachment a;
+    a.ifname = pos[0];
+    a.mode = parse_mode(mode);
+    a.match = parse_match(match);
+    a.dry_run = dry_run;
+    if (malformed != "pass" && malformed != "drop")
+        throw UsageError("attach: bad --malformed '" + malformed + "': expected pass or drop");
+    a.malformed_drop = malformed == "drop";
+    Controller c(g.paths, g.capacity, true);
+    c.attach(a);
+    out << "attached " << a.ifname << " (" << mode_name(a.mode) << ", match "
+        << match_name(a.match) << (a.dry_run ? ", dry-run" : "")
+        << (a.malformed_drop ? ", malformed drop" : "") << ")\n";
+    return 0;
+}
+
+int cmd_detach(const Global& g, const std::vector<std::string>& args, std::ostream& out)
+{
+    bool all = false, purge = false;
+    po::options_description o;
+    o.add_options()("all", po::bool_switch(&all))("purge", po::bool_switch(&purge));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "detach");
+    if (all == !pos.empty() || pos.size() > 1)
+        throw UsageError("detach: give one interface or --all");
+    Controller c(g.paths, g.capacity, false);
+    if (all) {
+        c.detach_all(purge);
+        out << "detached all interfaces" << (purge ? "; rules, counters and state removed" : "")
+            << "\n";
+        return 0;
+    }
+    if (purge)
+        throw UsageError("detach: --purge goes with --all (rules are shared by all interfaces)");
+    c.detach(pos[0]);
+    out << "detached " << pos[0] << "\n";
+    return 0;
+}
+
+int cmd_add(const Global& g, const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err)
+{
+    std::string action, source, comment;
+    po::options_description o;
+    o.add_options()("action", po::value(&action)->default_value("block"))(
+        "source", po::value(&source)->default_value("cli"))(
+        "comment", po::value(&comment)->default_value(""));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "add");
+    need_args(pos, 1, SIZE_MAX, "add", "prefix");
+    Action a = parse_action(action);
+    if (source.empty())
+        throw UsageError("add: --source must not be empty");
+    auto prefixes = parse_prefixes(pos, err);
+    Controller c(g.paths, g.capacity, true);
+    RuleSet next = c.rules();
+    for (const auto& p : prefixes)
+        next.add(p, source, Claim{a, comment});
+    auto r = c.commit(next);
+    out << "added " << prefixes.size() << " prefix" << (prefixes.size() == 1 ? "" : "es")
+        << " (" << r.inserted << " new, " << r.updated << " changed)\n";
+    return 0;
+}
+
+int cmd_del(const Global& g, const std::vector<std::string>& args, std::ostream& out,
+            std::ostream& err)
+{
+    std::string source;
+    po::options_description o;
+    o.add_options()("source", po::value(&source)->default_value(""));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "del");
+    need_args(pos, 1, SIZE_MAX, "del", "prefix");
+    auto prefixes = parse_prefixes(pos, err);
+    Controller c(g.paths, g.capacity, false);
+    RuleSet next = c.rules();
+    for (const auto& p : prefixes) {
+        const Rule* r = next.find(p);
+        if (!r)
+            throw Error("del: no rule for " + p.to_string() + "; nothing changed");
+        if (!source.empty() && !r->claims.contains(source))
+            throw Error("del: " + p.to_string() + " is not listed by source '" + source +
+                        "'; nothing changed");
+        next.remove(p, source);
+    }
+    auto r = c.commit(next);
+    out << "deleted " << prefixes.size() << (source.empty() ? "" : " claim")
+        << (prefixes.size() == 1 ? "" : "s") << " (" << r.erased << " rules removed, "
+        << r.updated << " changed)\n";
+    return 0;
+}
+
+int cmd_list(const Global& g, const std::vector<std::string>& args, std::ostream& out)
+{
+    std::string source;
+    bool as_json = false;
+    po::options_description o;
+    o.add_options()("source", po::value(&source)->default_value(""))(
+        "json,j", po::bool_switch(&as_json));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "list");
+    need_args(pos, 0, 0, "list", "");
+    Controller c(g.paths, g.capacity, false);
+    print_rules(out, c.rules(), source, as_json);
+    return 0;
+}
+
+int cmd_lookup(const Global& g, const std::vector<std::string>& args, std::ostream& out)
+{
+    bool as_json = false;
+    po::options_description o;
+    o.add_options()("json,j", po::bool_switch(&as_json));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "lookup");
+    need_args(pos, 1, 1, "lookup", "address");
+    Address a = Address::parse(pos[0]);
+    Controller c(g.paths, g.capacity, false);
+    print_lookup(out, c.lookup(a), as_json);
+    return 0;
+}
+
+int cmd_status(const Global& g, const std::vector<std::string>& args, std::ostream& out)
+{
+    bool as_json = false;
+    po::options_description o;
+    o.add_options()("json,j", po::bool_switch(&as_json));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "status");
+    need_args(pos, 0, 0, "status", "");
+    Controller c(g.paths, g.capacity, false);
+    print_status(out, c, as_json);
+    return 0;
+}
+
+int cmd_stats(const Global& g, const std::vector<std::string>& args, std::ostream& out)
+{
+    bool as_json = false;
+    po::options_description o;
+    o.add_options()("json,j", po::bool_switch(&as_json));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "stats");
+    need_args(pos, 0, 0, "stats", "");
+    Controller c(g.paths, g.capacity, false);
+    print_stats(out, c, as_json);
+    return 0;
+}
+
+bool g_verbose = false;
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap)
+{
+    if (level == LIBBPF_DEBUG && !g_verbose)
+        return 0;
+    // libbpf warns before the error we report anyway; keep those for -v.
+    if (level == LIBBPF_WARN && !g_verbose)
+        return 0;
+    return std::vfprintf(stderr, fmt, ap);
+}
+
+} // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
+{
+    Global g;
+    if (const char* e = std::getenv("PREFIXWALL_PIN_DIR"))
+        g.paths.pin_dir = e;
+    if (const char* e = std::getenv("PREFIXWALL_STATE_DIR"))
+        g.paths.state_dir = e;
+    bool json_errors = std::find(args.begin(), args.end(), "--json") != args.end() ||
+                       std::find(args.begin(), args.end(), "-j") != args.end();
+
+    try {
+        // Global options come before the command; the rest is the command's.
+        std::string pin_dir, state_dir;
+        po::options_description global;
+        global.add_options()("pin-dir", po::value(&pin_dir))("state-dir", po::value(&state_dir))(
+            "max-rules-v4", po::value(&g.capacity.max_rules_v4))(
+            "max-rules-v6", po::value(&g.capacity.max_rules_v6))(
+            "counter-slots", po::value(&g.capacity.counter_slots))(
+            "verbose,v", po::bool_switch(&g.verbose))("help,h", "")(
+            "command", po::value<std::string>())(
+            "args", po::value<std::vector<std::string>>());
+        po::positional_options_description pos;
+        pos.add("command", 1).add("args", -1);
+        po::variables_map vm;
+        po::parsed_options parsed = [&] {
+            try {
+                return po::command_line_parser(args)
+                    .options(global)
+                    .positional(pos)
+                    .allow_unregistered()
+                    .run();
+            } catch (const po::error& e) {
+                throw UsageError(e.what());
+            }
+        }();
+        try {
+            po::store(parsed, vm);
+            po::notify(vm);
+        } catch (const po::error& e) {
+            throw UsageError(e.what());
+        }
+        if (vm.count("help") || !vm.count("command")) {
+            (vm.count("help") ? out : err) << kUsage;
+            return vm.count("help") ? 0 : 2;
+        }
+        if (!pin_dir.empty())
+            g.paths.pin_dir = pin_dir;
+        if (!state_dir.empty())
+            g.paths.state_dir = state_dir;
+        g_verbose = g.verbose;
+        libbpf_set_print(libbpf_print);
+
+        std::string cmd = vm["command"].as<std::string>();
+        std::vector<std::string> rest =
+            po::collect_unrecognized(parsed.options, po::include_positional);
+        rest.erase(rest.begin()); // the command itself
+
+        if (cmd == "version") {
+            out << "prefixwall " << kVersion << "\n";
+            return 0;
+        }
+        if (cmd == "help") {
+            out << kUsage;
+            return 0;
+        }
+        static const char* known[] = {"attach", "detach", "status", "add", "del",
+                                      "list",   "lookup", "stats"};
+        if (std::find_if(std::begin(known), std::end(known),
+                         [&](const char* k) { return cmd == k; }) == std::end(known))
+            throw UsageError("unknown command '" + cmd + "' (see 'prefixwall --help')");
+        if (::geteuid() != 0)
+            throw Error(cmd + ": needs root (CAP_BPF and CAP_NET_ADMIN) to reach the BPF maps");
+        check_kernel();
+
+        if (cmd == "attach") return cmd_attach(g, rest, out);
+        if (cmd == "detach") return cmd_detach(g, rest, out);
+        if (cmd == "status") return cmd_status(g, rest, out);
+        if (cmd == "add") return cmd_add(g, rest, out, err);
+        if (cmd == "del") return cmd_del(g, rest, out, err);
+        if (cmd == "list") return cmd_list(g, rest, out);
+        if (cmd == "lookup") return cmd_lookup(g, rest, out);
+        return cmd_stats(g, rest, out);
+    } catch (const UsageError& e) {
+        if (json_errors)
+            err << json{{"error", e.what()}}.dump() << "\n";
+        else
+            err << "prefixwall: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        if (json_errors)
+            err << json{{"error", e.what()}}.dump() << "\n";
+        else
+            err << "prefixwall: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+} // namespace pw

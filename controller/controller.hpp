@@ -1,0 +1,75 @@
+// The controller's operations, as the CLI (and later the daemon) calls
+// them. One Controller is one locked session over the pinned data plane
+// and the state directory: it opens both, repairs a half-finished earlier
+// run, and commits rule changes in an order that never blocks what both
+// the old and the new rule set pass.
+#pragma once
+
+#include "dataplane.hpp"
+#include "pin_dir.hpp"
+#include "rules.hpp"
+#include "state_store.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pw {
+
+struct Paths {
+    std::filesystem::path pin_dir = "/sys/fs/bpf/prefixwall";
+    std::filesystem::path state_dir = "/var/lib/prefixwall";
+};
+
+struct CommitReport {
+    size_t inserted = 0, updated = 0, erased = 0;
+};
+
+struct LookupResult {
+    Address address;
+    const Rule* rule = nullptr; // the longest match in the data plane
+    bool drop = false;
+};
+
+struct RuleStats {
+    const Rule* rule;
+    Counter counter;
+};
+
+class Controller {
+public:
+    // Locks the pin directory for the life of the object. With create
+    // unset and no maps pinned yet, dataplane() is empty.
+    Controller(const Paths& paths, const Capacity& want, bool create);
+
+    const RuleSet& rules() const { return rules_; }
+    const Dataplane* dataplane() const { return dp_ ? &*dp_ : nullptr; }
+    const StateStore& store() const { return store_; }
+    std::vector<Attachment> attachments() const { return store_.load_attachments(); }
+
+    // Makes `next` the rule set in force: kernel maps first (in a safe
+    // order, rolled back on failure), then the state. Throws Error and
+    // leaves everything as it was when a change cannot be applied.
+    CommitReport commit(RuleSet next);
+
+    void attach(Attachment a);
+    void detach(const std::string& ifname);
+    void detach_all(bool purge);
+
+    LookupResult lookup(const Address& a) const;
+    std::vector<RuleStats> rule_stats() const;
+    Counter unattributed() const; // hits counted in the overflow slot
+
+private:
+    const Dataplane& dp() const;
+    void reconcile();
+
+    Paths paths_;
+    PinDirLock lock_;
+    StateStore store_;
+    std::optional<Dataplane> dp_;
+    RuleSet rules_;
+};
+
+} // namespace pw

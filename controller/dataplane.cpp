@@ -1,0 +1,467 @@
+#include "dataplane.hpp"
+
+#include "error.hpp"
+#include "prefixwall.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/utsname.h>
+
+#include <cstring>
+
+namespace pw {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The oldest kernel with everything used here: BPF links for XDP (5.9),
+// BPF atomics with compare-and-swap (5.12), batch map operations on
+// arrays and LPM tries (5.12 onwards); 5.15 is the LTS we name.
+constexpr int kMinMajor = 5, kMinMinor = 15;
+
+struct MapPin {
+    const char* name;
+    UniqueFd Dataplane::*fd;
+};
+
+fs::path map_path(const fs::path& pin_dir, const char* name)
+{
+    return pin_dir / "maps" / name;
+}
+
+fs::path link_path(const fs::path& pin_dir, const std::string& ifname)
+{
+    return pin_dir / "links" / ifname;
+}
+
+std::vector<uint8_t> make_key_bytes(const Prefix& p)
+{
+    std::vector<uint8_t> k(4 + addr_bytes(p.family));
+    uint32_t len = p.len;
+    std::memcpy(k.data(), &len, 4);
+    std::memcpy(k.data() + 4, p.bytes.data(), addr_bytes(p.family));
+    return k;
+}
+
+uint32_t map_max_entries(int fd)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+        return 0;
+    return info.max_entries;
+}
+
+// Reads a whole array map (keys 0..n-1) with batch lookups.
+std::vector<uint8_t> read_array(int fd, uint32_t n, size_t value_size,
+                                const char* what)
+{
+    std::vector<uint8_t> values(static_cast<size_t>(n) * value_size);
+    std::vector<uint32_t> keys(n);
+    uint32_t done = 0, out_batch = 0;
+    bool first = true;
+    while (done < n) {
+        uint32_t count = n - done;
+        int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch,
+                                       &out_batch, keys.data() + done,
+                                       values.data() + done * value_size,
+                                       &count, nullptr);
+        first = false;
+        done += count;
+        if (err != 0) {
+            if (errno == ENOENT)
+                break; // end of map
+            throw sys_error(std::string("reading ") + what, errno);
+        }
+    }
+    return values;
+}
+
+} // namespace
+
+void check_kernel()
+{
+    utsname u{};
+    if (::uname(&u) != 0)
+        return;
+    int major = 0, minor = 0;
+    if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2)
+        return;
+    if (major < kMinMajor || (major == kMinMajor && minor < kMinMinor))
+        throw Error(std::string("kernel ") + u.release + " is too old: prefixwall needs " +
+                    std::to_string(kMinMajor) + "." + std::to_string(kMinMinor) +
+                    " or newer (BPF links for XDP, BPF atomics, batch map operations);"
+                    " see vagrant/ for a VM that has it");
+}
+
+namespace {
+
+// Opens the skeleton with every map pinned under pin_dir: libbpf reuses a
+// pinned map (after checking it is compatible) or creates and pins it.
+struct Skeleton {
+    prefixwall_bpf* skel = nullptr;
+    ~Skeleton() { prefixwall_bpf__destroy(skel); }
+};
+
+void prepare_maps(prefixwall_bpf* skel, const fs::path& pin_dir, const Capacity& cap)
+{
+    struct Want {
+        bpf_map* map;
+        uint32_t entries;
+    } wants[] = {
+        {skel->maps.rules_v4, cap.max_rules_v4},
+        {skel->maps.rules_v6, cap.max_rules_v6},
+        {skel->maps.rule_counters, cap.counter_slots},
+        {skel->maps.slot_owner, cap.counter_slots},
+        {skel->maps.slot_ring, cap.counter_slots},
+        {skel->maps.slot_ring_ctl, 0},
+        {skel->maps.global_counters, 0},
+        {skel->maps.last_match, 0},
+    };
+    for (auto& w : wants) {
+        fs::path p = map_path(pin_dir, bpf_map__name(w.map));
+        if (w.entries)
+            bpf_map__set_max_entries(w.map, w.entries);
+        int err = bpf_map__set_pin_path(w.map, p.c_str());
+        if (err)
+            throw sys_error("pin path " + p.string(), err);
+    }
+}
+
+} // namespace
+
+std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
+                                         const Capacity& want, bool create)
+{
+    Dataplane dp;
+    dp.pin_dir_ = pin_dir;
+    int ncpus = libbpf_num_possible_cpus();
+    dp.ncpus_ = ncpus > 0 ? ncpus : 1;
+
+    static const MapPin pins[] = {
+        {"rules_v4", &Dataplane::rules_v4_},
+        {"rules_v6", &Dataplane::rules_v6_},
+        {"rule_counters", &Dataplane::rule_counters_},
+        {"slot_owner", &Dataplane::slot_owner_},
+        {"slot_ring", &Dataplane::slot_ring_},
+        {"slot_ring_ctl", &Dataplane::slot_ring_ctl_},
+        {"global_counters", &Dataplane::global_counters_},
+        {"last_match", &Dataplane::last_match_},
+    };
+    bool any_missing = false;
+    for (const auto& m : pins)
+        any_missing |= !fs::exists(map_path(pin_dir, m.name));
+    if (any_missing) {
+        if (!create)
+            return std::nullopt;
+        if (want.counter_slots < 2 || (want.counter_slots & (want.counter_slots - 1)))
+            throw Error("--counter-slots " + std::to_string(want.counter_slots) +
+                        ": must be a power of two, at least 2");
+        if (want.max_rules_v4 == 0 || want.max_rules_v6 == 0)
+            throw Error("--max-rules-v4/--max-rules-v6 must be at least 1");
+        dp.cap_ = want;
+        dp.load_program(ProgramSettings{}); // creates and pins the maps
+    }
+    for (const auto& m : pins) {
+        fs::path p = map_path(pin_dir, m.name);
+        int fd = bpf_obj_get(p.c_str());
+        if (fd < 0)
+            throw sys_error("cannot open pinned map " + p.string(), errno);
+        dp.*(m.fd) = UniqueFd(fd);
+    }
+    dp.cap_.max_rules_v4 = map_max_entries(dp.rules_v4_.get());
+    dp.cap_.max_rules_v6 = map_max_entries(dp.rules_v6_.get());
+    dp.cap_.counter_slots = map_max_entries(dp.slot_ring_.get());
+    dp.init_slot_ring();
+    return dp;
+}
+
+void Dataplane::init_slot_ring() const
+{
+    // tail == 0 means the ring was never filled (a fresh map, or a crash
+    // right after creating it): slots 1..N-1 all start free.
+    uint32_t tail_key = 1;
+    uint64_t tail = 0;
+    if (bpf_map_lookup_elem(slot_ring_ctl_.get(), &tail_key, &tail) != 0)
+        throw sys_error("reading slot_ring_ctl", errno);
+    if (tail != 0)
+        return;
+    uint32_t n = cap_.counter_slots;
+    std::vector<uint32_t> keys(n - 1), values(n - 1);
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        keys[i] = i;
+        values[i] = i + 1;
+    }
+    uint32_t count = n - 1;
+    if (bpf_map_update_batch(slot_ring_.get(), keys.data(), values.data(), &count,
+                             nullptr) != 0)
+        throw sys_error("filling slot_ring", errno);
+    uint32_t head_key = 0;
+    uint64_t zero = 0;
+    tail = n - 1;
+    if (bpf_map_update_elem(slot_ring_ctl_.get(), &head_key, &zero, BPF_ANY) != 0 ||
+        bpf_map_update_elem(slot_ring_ctl_.get(), &tail_key, &tail, BPF_ANY) != 0)
+        throw sys_error("initialising slot_ring_ctl", errno);
+}
+
+UniqueFd Dataplane::load_program(const ProgramSettings& s) const
+{
+    Skeleton sk;
+    sk.skel = prefixwall_bpf__open();
+    if (!sk.skel)
+        throw sys_error("cannot open the embedded BPF object", errno);
+    prepare_maps(sk.skel, pin_dir_, cap_);
+    auto* ro = sk.skel->rodata;
+    ro->cfg_match = static_cast<__u8>(s.match);
+    ro->cfg_dry_run = s.dry_run;
+    ro->cfg_malformed_drop = s.malformed_drop;
+    ro->cfg_record_last = s.record_last;
+    ro->cfg_slot_mask = cap_.counter_slots - 1;
+    int err = prefixwall_bpf__load(sk.skel);
+    if (err)
+        throw sys_error("cannot load the XDP program (maps pinned under " +
+                            (pin_dir_ / "maps").string() +
+                            " may be from an incompatible version: "
+                            "'prefixwall detach --all --purge' removes them)",
+                        err);
+    int fd = ::dup(bpf_program__fd(sk.skel->progs.prefixwall_xdp));
+    if (fd < 0)
+        throw sys_error("dup program fd", errno);
+    return UniqueFd(fd);
+}
+
+void Dataplane::attach(Attachment& a) const
+{
+    unsigned ifindex = if_nametoindex(a.ifname.c_str());
+    if (ifindex == 0)
+        throw Error("interface '" + a.ifname + "' not found");
+    a.ifindex = static_cast<int>(ifindex);
+    UniqueFd prog = load_program(ProgramSettings{a.match, a.dry_run, a.malformed_drop, false});
+    fs::path lp = link_path(pin_dir_, a.ifname);
+
+    if (fs::exists(lp)) {
+        UniqueFd link(bpf_obj_get(lp.c_str()));
+        if (link) {
+            bpf_link_info info{};
+            uint32_t len = sizeof(info);
+            if (bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 &&
+                info.xdp.ifindex == ifindex) {
+                // Same interface: swap the program atomically, no gap.
+                if (bpf_link_update(link.get(), prog.get(), nullptr) != 0)
+                    throw sys_error("cannot update the program on " + a.ifname, errno);
+                return;
+            }
+        }
+        ::unlink(lp.c_str()); // stale: the interface went away
+    }
+
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    opts.flags = a.mode == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+    int link = bpf_link_create(prog.get(), ifindex, BPF_XDP, &opts);
+    if (link < 0) {
+        int err = errno;
+        if (a.mode == XdpMode::native && (err == EOPNOTSUPP || err == EINVAL))
+            throw Error("native XDP not supported by " + a.ifname + ": try --mode generic");
+        if (err == EBUSY || err == EEXIST)
+            throw Error(a.ifname +
+                        " already has an XDP program that is not prefixwall's"
+                        " (see 'ip link show " + a.ifname + "'); detach it first");
+        throw sys_error("cannot attach to " + a.ifname, err);
+    }
+    UniqueFd link_fd(link);
+    if (bpf_obj_pin(link_fd.get(), lp.c_str()) != 0) {
+        int err = errno;
+        bpf_link_detach(link_fd.get());
+        throw sys_error("cannot pin the link of " + a.ifname + " at " + lp.string(), err);
+    }
+}
+
+void Dataplane::detach(const std::string& ifname) const
+{
+    fs::path lp = link_path(pin_dir_, ifname);
+    UniqueFd link(bpf_obj_get(lp.c_str()));
+    if (!link)
+        throw Error("'" + ifname + "' is not attached (no link pinned at " + lp.string() + ")");
+    bpf_link_detach(link.get());
+    ::unlink(lp.c_str());
+}
+
+bool Dataplane::attached(const std::string& ifname) const
+{
+    UniqueFd link(bpf_obj_get(link_path(pin_dir_, ifname).c_str()));
+    if (!link)
+        return false;
+    bpf_link_info info{};
+    uint32_t len = sizeof(info);
+    return bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 && info.xdp.ifindex != 0;
+}
+
+void Dataplane::upsert(const Prefix& p, uint32_t rule_id, Action a) const
+{
+    pw_rule_value v{};
+    v.rule_id = rule_id;
+    v.action = static_cast<__u8>(a);
+    auto key = make_key_bytes(p);
+    pw_rule_value old{};
+    if (bpf_map_lookup_elem(map_fd(p.family), key.data(), &old) == 0 &&
+        old.rule_id == rule_id)
+        v.counter_slot = old.counter_slot; // keep its counters
+    if (bpf_map_update_elem(map_fd(p.family), key.data(), &v, BPF_ANY) != 0) {
+        int err = errno;
+        if (err == ENOSPC || err == E2BIG)
+            throw Error(std::string("rules_") + (p.family == Family::v4 ? "v4" : "v6") +
+                        " is full: limit " +
+                        std::to_string(p.family == Family::v4 ? cap_.max_rules_v4
+                                                              : cap_.max_rules_v6) +
+                        " rules (--max-rules-" + (p.family == Family::v4 ? "v4" : "v6") +
+                        " when the maps are created)");
+        throw sys_error("cannot write rule " + p.to_string(), err);
+    }
+}
+
+void Dataplane::erase(const Prefix& p) const
+{
+    auto key = make_key_bytes(p);
+    if (bpf_map_delete_elem(map_fd(p.family), key.data()) != 0 && errno != ENOENT)
+        throw sys_error("cannot delete rule " + p.to_string(), errno);
+}
+
+std::optional<pw_rule_value> Dataplane::lookup(const Address& a) const
+{
+    return get(Prefix::of(a, max_len(a.family)));
+}
+
+std::optional<pw_rule_value> Dataplane::get(const Prefix& p) const
+{
+    auto key = make_key_bytes(p);
+    pw_rule_value v{};
+    if (bpf_map_lookup_elem(map_fd(p.family), key.data(), &v) != 0)
+        return std::nullopt;
+    return v;
+}
+
+std::vector<Prefix> Dataplane::entries(Family f) const
+{
+    std::vector<Prefix> out;
+    size_t ks = 4 + addr_bytes(f);
+    std::vector<uint8_t> key(ks), next(ks);
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(map_fd(f), prev, next.data()) == 0) {
+        Prefix p;
+        p.family = f;
+        uint32_t len;
+        std::memcpy(&len, next.data(), 4);
+        p.len = static_cast<uint8_t>(len);
+        std::memcpy(p.bytes.data(), next.data() + 4, addr_bytes(f));
+        out.push_back(p);
+        key = next;
+        prev = key.data();
+    }
+    return out;
+}
+
+std::map<uint32_t, Counter> Dataplane::rule_counters() const
+{
+    uint32_t n = cap_.counter_slots;
+    auto owners = read_array(slot_owner_.get(), n, sizeof(uint32_t), "slot_owner");
+    auto cells = read_array(rule_counters_.get(), n, sizeof(Counter) * ncpus_, "rule_counters");
+    std::map<uint32_t, Counter> out;
+    for (uint32_t slot = 0; slot < n; slot++) {
+        uint32_t owner;
+        std::memcpy(&owner, owners.data() + slot * sizeof(uint32_t), sizeof(owner));
+        if (slot != 0 && owner == 0)
+            continue;
+        Counter sum;
+        for (int cpu = 0; cpu < ncpus_; cpu++) {
+            Counter c;
+            std::memcpy(&c, cells.data() + (static_cast<size_t>(slot) * ncpus_ + cpu) * sizeof(Counter),
+                        sizeof(c));
+            sum += c;
+        }
+        if (sum.packets || sum.bytes || slot != 0)
+            out[slot == 0 ? 0 : owner] += sum;
+    }
+    return out;
+}
+
+GlobalCounters Dataplane::global_counters() const
+{
+    auto cells = read_array(global_counters_.get(), PW_GLOBAL_COUNTERS,
+                            sizeof(Counter) * ncpus_, "global_counters");
+    GlobalCounters out{};
+    for (size_t i = 0; i < PW_GLOBAL_COUNTERS; i++)
+        for (int cpu = 0; cpu < ncpus_; cpu++) {
+            Counter c;
+            std::memcpy(&c, cells.data() + (i * ncpus_ + cpu) * sizeof(Counter), sizeof(c));
+            out[i] += c;
+        }
+    return out;
+}
+
+std::map<uint32_t, Counter> Dataplane::release_slots(
+    const std::function<bool(uint32_t)>& keep) const
+{
+    uint32_t n = cap_.counter_slots;
+    auto owners = read_array(slot_owner_.get(), n, sizeof(uint32_t), "slot_owner");
+    std::map<uint32_t, Counter> retired;
+    std::vector<uint32_t> freed;
+    for (uint32_t slot = 1; slot < n; slot++) {
+        uint32_t owner;
+        std::memcpy(&owner, owners.data() + slot * sizeof(uint32_t), sizeof(owner));
+        if (owner != 0 && !keep(owner)) {
+            freed.push_back(slot);
+            std::vector<Counter> cells(ncpus_);
+            if (bpf_map_lookup_elem(rule_counters_.get(), &slot, cells.data()) == 0)
+                for (const auto& c : cells)
+                    retired[owner] += c;
+        }
+    }
+    if (freed.empty())
+        return retired;
+    uint32_t tail_key = 1;
+    uint64_t tail = 0;
+    if (bpf_map_lookup_elem(slot_ring_ctl_.get(), &tail_key, &tail) != 0)
+        throw sys_error("reading slot_ring_ctl", errno);
+    std::vector<Counter> zeros(ncpus_);
+    uint32_t no_owner = 0;
+    for (uint32_t slot : freed) {
+        // Zero first, then mark free, then publish in the ring.
+        bpf_map_update_elem(rule_counters_.get(), &slot, zeros.data(), BPF_ANY);
+        bpf_map_update_elem(slot_owner_.get(), &slot, &no_owner, BPF_ANY);
+        uint32_t idx = static_cast<uint32_t>(tail) & (n - 1);
+        if (bpf_map_update_elem(slot_ring_.get(), &idx, &slot, BPF_ANY) != 0)
+            throw sys_error("writing slot_ring", errno);
+        tail++;
+    }
+    if (bpf_map_update_elem(slot_ring_ctl_.get(), &tail_key, &tail, BPF_ANY) != 0)
+        throw sys_error("writing slot_ring_ctl", errno);
+    return retired;
+}
+
+std::optional<pw_last_match> Dataplane::last_match() const
+{
+    uint32_t zero = 0;
+    pw_last_match m{};
+    if (bpf_map_lookup_elem(last_match_.get(), &zero, &m) != 0)
+        return std::nullopt;
+    return m;
+}
+
+void Dataplane::purge(const fs::path& pin_dir)
+{
+    std::error_code ec;
+    for (const char* sub : {"links", "maps"}) {
+        for (const auto& e : fs::directory_iterator(pin_dir / sub, ec)) {
+            if (std::string(sub) == "links") {
+                UniqueFd link(bpf_obj_get(e.path().c_str()));
+                if (link)
+                    bpf_link_detach(link.get());
+            }
+            fs::remove(e.path(), ec);
+        }
+    }
+}
+
+} // namespace pw

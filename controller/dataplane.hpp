@@ -1,0 +1,117 @@
+// The kernel side as the controller sees it: the pinned maps, program
+// instances loaded from the embedded BPF object, and XDP links pinned per
+// interface. Nothing here keeps a process alive: every object is pinned,
+// so filtering goes on whatever happens to the controller.
+#pragma once
+
+#include "prefix.hpp"
+#include "rules.hpp"
+#include "state_store.hpp"
+#include "unique_fd.hpp"
+
+#include "prefixwall/abi.h"
+
+#include <array>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace pw {
+
+struct Capacity {
+    uint32_t max_rules_v4 = 2'000'000;
+    uint32_t max_rules_v6 = 1'000'000;
+    uint32_t counter_slots = 131'072; // power of two; slot 0 is overflow
+};
+
+// Settings compiled into one program instance (.rodata).
+struct ProgramSettings {
+    Match match = Match::both;
+    bool dry_run = false;
+    bool malformed_drop = false;
+    bool record_last = false; // tests: keep the last verdict in last_match
+};
+
+struct Counter {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    Counter& operator+=(const Counter& o)
+    {
+        packets += o.packets;
+        bytes += o.bytes;
+        return *this;
+    }
+    bool operator==(const Counter&) const = default;
+};
+
+using GlobalCounters = std::array<Counter, PW_GLOBAL_COUNTERS>;
+
+// Index of a (family, outcome) cell in GlobalCounters and global_counters.
+constexpr size_t global_index(unsigned family, unsigned outcome)
+{
+    return static_cast<size_t>(family) * PW_OUTCOME_MAX + outcome;
+}
+
+// Checks the running kernel against the minimum prefixwall needs; throws
+// Error saying what is missing.
+void check_kernel();
+
+class Dataplane {
+public:
+    // Opens the pinned maps under pin_dir. When none exist and `create` is
+    // set, loads the object once with `cap` to create and pin them;
+    // otherwise returns nullopt. The caller holds the pin-dir lock.
+    static std::optional<Dataplane> open(const std::filesystem::path& pin_dir,
+                                         const Capacity& cap, bool create);
+
+    Dataplane(Dataplane&&) = default;
+    Dataplane& operator=(Dataplane&&) = default;
+
+    const Capacity& capacity() const { return cap_; }
+    const std::filesystem::path& pin_dir() const { return pin_dir_; }
+
+    // A program instance sharing the pinned maps.
+    UniqueFd load_program(const ProgramSettings& s) const;
+
+    // Attaches (or atomically replaces the program of an existing
+    // attachment) and pins the link. Throws Error with advice on failure.
+    void attach(Attachment& a) const;
+    void detach(const std::string& ifname) const;
+    bool attached(const std::string& ifname) const;
+
+    // Rule entries. upsert keeps the entry's counter slot.
+    void upsert(const Prefix& p, uint32_t rule_id, Action a) const;
+    void erase(const Prefix& p) const;
+    std::optional<pw_rule_value> lookup(const Address& a) const;
+    std::optional<pw_rule_value> get(const Prefix& p) const;
+    std::vector<Prefix> entries(Family f) const;
+
+    // Counters, summed over CPUs. rule_counters() is keyed by rule id
+    // (every slot a rule owns); slot 0's hits are under id 0.
+    std::map<uint32_t, Counter> rule_counters() const;
+    GlobalCounters global_counters() const;
+    // Gives back every slot whose owner fails keep(); returns what those
+    // slots had counted, by rule id.
+    std::map<uint32_t, Counter> release_slots(
+        const std::function<bool(uint32_t)>& keep) const;
+
+    std::optional<pw_last_match> last_match() const;
+
+    // Removes every pin (maps and links) under the pin directory.
+    static void purge(const std::filesystem::path& pin_dir);
+
+private:
+    Dataplane() = default;
+    void init_slot_ring() const;
+    int map_fd(Family f) const { return f == Family::v4 ? rules_v4_.get() : rules_v6_.get(); }
+
+    std::filesystem::path pin_dir_;
+    Capacity cap_;
+    UniqueFd rules_v4_, rules_v6_, rule_counters_, slot_owner_, slot_ring_,
+        slot_ring_ctl_, global_counters_, last_match_;
+    int ncpus_ = 1;
+};
+
+} // namespace pw

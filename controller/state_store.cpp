@@ -1,0 +1,257 @@
+#include "state_store.hpp"
+
+#include "error.hpp"
+
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace pw {
+namespace fs = std::filesystem;
+
+const char* mode_name(XdpMode m) { return m == XdpMode::native ? "native" : "generic"; }
+
+XdpMode parse_mode(std::string_view t)
+{
+    if (t == "native") return XdpMode::native;
+    if (t == "generic") return XdpMode::generic;
+    throw Error("bad mode '" + std::string(t) + "': expected native or generic");
+}
+
+const char* match_name(Match m)
+{
+    switch (m) {
+    case Match::src: return "src";
+    case Match::dst: return "dst";
+    case Match::both: return "both";
+    }
+    return "?";
+}
+
+Match parse_match(std::string_view t)
+{
+    if (t == "src") return Match::src;
+    if (t == "dst") return Match::dst;
+    if (t == "both") return Match::both;
+    throw Error("bad match '" + std::string(t) + "': expected src, dst or both");
+}
+
+namespace {
+
+constexpr const char* kRulesFile = "rules.tsv";
+constexpr const char* kAttachFile = "attachments.json";
+constexpr const char* kPendingFile = "pending";
+constexpr const char* kRulesHeader = "#prefixwall-rules v1 next_id=";
+
+std::string escape(const std::string& s)
+{
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string unescape(std::string_view s)
+{
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] != '\\' || i + 1 == s.size()) {
+            out += s[i];
+            continue;
+        }
+        char n = s[++i];
+        out += n == 't' ? '\t' : n == 'n' ? '\n' : n == 'r' ? '\r' : n;
+    }
+    return out;
+}
+
+std::vector<std::string_view> split_tabs(std::string_view line)
+{
+    std::vector<std::string_view> f;
+    size_t start = 0;
+    for (;;) {
+        size_t tab = line.find('\t', start);
+        f.push_back(line.substr(start, tab - start));
+        if (tab == std::string_view::npos)
+            return f;
+        start = tab + 1;
+    }
+}
+
+} // namespace
+
+StateStore::StateStore(fs::path dir) : dir_(std::move(dir)) {}
+
+void StateStore::ensure_dir() const
+{
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec)
+        throw Error("state directory " + dir_.string() + ": " + ec.message());
+    ::chmod(dir_.c_str(), 0700);
+}
+
+void StateStore::write_atomic(const std::string& name,
+                              const std::string& content) const
+{
+    ensure_dir();
+    fs::path final_path = dir_ / name;
+    fs::path tmp = dir_ / (name + ".tmp." + std::to_string(::getpid()));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        throw sys_error("cannot write " + tmp.string(), errno);
+    const char* p = content.data();
+    size_t left = content.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+            int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw sys_error("cannot write " + tmp.string(), err);
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw sys_error("cannot write " + tmp.string(), err);
+    }
+    if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw sys_error("cannot replace " + final_path.string(), err);
+    }
+    int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+RuleSet StateStore::load_rules() const
+{
+    RuleSet set;
+    fs::path path = dir_ / kRulesFile;
+    std::ifstream in(path);
+    if (!in)
+        return set;
+    std::string line;
+    size_t lineno = 0;
+    std::map<uint32_t, Rule> rules;
+    auto bad = [&](const std::string& why) {
+        return Error(path.string() + ":" + std::to_string(lineno) + ": " + why);
+    };
+    while (std::getline(in, line)) {
+        lineno++;
+        if (lineno == 1) {
+            if (line.rfind(kRulesHeader, 0) != 0)
+                throw bad("not a prefixwall rules file");
+            set.set_next_id(static_cast<uint32_t>(
+                std::stoul(line.substr(std::strlen(kRulesHeader)))));
+            continue;
+        }
+        auto f = split_tabs(line);
+        if (f.size() != 5)
+            throw bad("expected 5 tab-separated fields");
+        uint32_t id = static_cast<uint32_t>(std::stoul(std::string(f[0])));
+        Rule& r = rules[id];
+        r.id = id;
+        r.prefix = Prefix::parse(f[1]);
+        r.claims[unescape(f[2])] = Claim{parse_action(f[3]), unescape(f[4])};
+    }
+    uint32_t next = set.next_id();
+    for (auto& [_, r] : rules)
+        set.restore(std::move(r));
+    set.set_next_id(std::max(next, set.next_id()));
+    return set;
+}
+
+void StateStore::save_rules(const RuleSet& rules) const
+{
+    std::string out;
+    out.reserve(rules.size() * 48);
+    out += kRulesHeader + std::to_string(rules.next_id()) + "\n";
+    for (const auto& [prefix, r] : rules.rules()) {
+        std::string head = std::to_string(r.id) + '\t' + prefix.to_string() + '\t';
+        for (const auto& [source, c] : r.claims) {
+            out += head;
+            out += escape(source);
+            out += '\t';
+            out += action_name(c.action);
+            out += '\t';
+            out += escape(c.comment);
+            out += '\n';
+        }
+    }
+    write_atomic(kRulesFile, out);
+}
+
+std::vector<Attachment> StateStore::load_attachments() const
+{
+    std::vector<Attachment> out;
+    fs::path path = dir_ / kAttachFile;
+    std::ifstream in(path);
+    if (!in)
+        return out;
+    try {
+        auto j = nlohmann::json::parse(in);
+        for (const auto& a : j.at("attachments")) {
+            Attachment at;
+            at.ifname = a.at("interface").get<std::string>();
+            at.ifindex = a.at("ifindex").get<int>();
+            at.mode = parse_mode(a.at("mode").get<std::string>());
+            at.match = parse_match(a.at("match").get<std::string>());
+            at.dry_run = a.at("dry_run").get<bool>();
+            at.malformed_drop = a.at("malformed").get<std::string>() == "drop";
+            out.push_back(at);
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(path.string() + ": " + e.what());
+    }
+    return out;
+}
+
+void StateStore::save_attachments(const std::vector<Attachment>& list) const
+{
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& a : list)
+        arr.push_back({{"interface", a.ifname},
+                       {"ifindex", a.ifindex},
+                       {"mode", mode_name(a.mode)},
+                       {"match", match_name(a.match)},
+                       {"dry_run", a.dry_run},
+                       {"malformed", a.malformed_drop ? "drop" : "pass"}});
+    write_atomic(kAttachFile, nlohmann::json{{"attachments", arr}}.dump(2) + "\n");
+}
+
+bool StateStore::pending() const { return fs::exists(dir_ / kPendingFile); }
+
+void StateStore::mark_pending() const { write_atomic(kPendingFile, "maps changing\n"); }
+
+void StateStore::clear_pending() const
+{
+    std::error_code ec;
+    fs::remove(dir_ / kPendingFile, ec);
+}
+
+void StateStore::purge() const
+{
+    std::error_code ec;
+    for (const char* f : {kRulesFile, kAttachFile, kPendingFile})
+        fs::remove(dir_ / f, ec);
+}
+
+} // namespace pw

@@ -1,0 +1,59 @@
+// The state directory: rule metadata (ids, sources, comments) and the
+// attachments, which the kernel maps cannot hold. Every file is replaced
+// atomically (write a temporary, fsync, rename), so a crash leaves the old
+// or the new version, never a mix. A "pending" marker written before the
+// maps change and removed after the state is saved tells the next command
+// that maps and state may differ and must be reconciled.
+#pragma once
+
+#include "rules.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace pw {
+
+enum class XdpMode { native, generic };
+enum class Match : uint8_t { src = 1, dst = 2, both = 3 };
+
+const char* mode_name(XdpMode m);
+XdpMode parse_mode(std::string_view text);
+const char* match_name(Match m);
+Match parse_match(std::string_view text);
+
+struct Attachment {
+    std::string ifname;
+    int ifindex = 0;
+    XdpMode mode = XdpMode::native;
+    Match match = Match::both;
+    bool dry_run = false;
+    bool malformed_drop = false;
+};
+
+class StateStore {
+public:
+    explicit StateStore(std::filesystem::path dir);
+
+    const std::filesystem::path& dir() const { return dir_; }
+    void ensure_dir() const;
+
+    RuleSet load_rules() const;
+    void save_rules(const RuleSet& rules) const;
+
+    std::vector<Attachment> load_attachments() const;
+    void save_attachments(const std::vector<Attachment>& a) const;
+
+    bool pending() const;
+    void mark_pending() const;
+    void clear_pending() const;
+
+    // Removes every file this store writes (detach --purge).
+    void purge() const;
+
+private:
+    void write_atomic(const std::string& name, const std::string& content) const;
+    std::filesystem::path dir_;
+};
+
+} // namespace pw

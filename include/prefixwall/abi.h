@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one definition of everything the XDP data plane and the controller
+ * share: map keys, map values, counter layouts and constants. Included by
+ * bpf/prefixwall.bpf.c and by the C++ controller (which static_asserts the
+ * layout in controller/abi_check.cpp). Change it on both sides at once or
+ * not at all: pinned maps outlive binaries, so a layout change is a breaking
+ * change of the pinned state (bump PW_ABI_VERSION).
+ */
+#ifndef PREFIXWALL_ABI_H
+#define PREFIXWALL_ABI_H
+
+#include <linux/types.h>
+
+#define PW_ABI_VERSION 1
+
+/* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires;
+ * the address in network byte order. */
+struct pw_key_v4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct pw_key_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* What a rule does to a packet whose judged address it is the longest
+ * match for. 0 is never stored. */
+enum pw_action {
+	PW_ACTION_NONE = 0,
+	PW_ACTION_BLOCK = 1,   /* drop (monitor under dry-run) */
+	PW_ACTION_ALLOW = 2,   /* exception inside a block: pass, counted */
+	PW_ACTION_MONITOR = 3, /* pass, counted: what a block would hit */
+};
+
+/* Value of both LPM tries. rule_id is the controller's stable id of the
+ * rule (never reused). counter_slot is 0 until the rule first sees
+ * traffic; the data plane then takes a slot from the free-slot ring and
+ * stores it here with a compare-and-swap (see bpf/lib/counters.h). */
+struct pw_rule_value {
+	__u32 rule_id;
+	__u32 counter_slot;
+	__u8 action;
+	__u8 pad[3];
+};
+
+/* One counter cell: per CPU in the per-CPU arrays. */
+struct pw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Global counters: index = family * PW_OUTCOME_MAX + outcome. */
+enum pw_family {
+	PW_FAMILY_IPV4 = 0,
+	PW_FAMILY_IPV6 = 1,
+	PW_FAMILY_OTHER = 2, /* non-IP frames */
+	PW_FAMILY_MAX = 3,
+};
+
+enum pw_outcome {
+	PW_OUTCOME_DROPPED = 0,
+	PW_OUTCOME_ALLOWED = 1,
+	PW_OUTCOME_MONITORED = 2,
+	PW_OUTCOME_PASSED = 3, /* IP, no rule matched */
+	PW_OUTCOME_MALFORMED = 4,
+	PW_OUTCOME_NON_IP = 5,
+	PW_OUTCOME_MAX = 6,
+};
+
+#define PW_GLOBAL_COUNTERS ((int)PW_FAMILY_MAX * (int)PW_OUTCOME_MAX)
+
+/* Which addresses of a packet are judged (per attachment). */
+enum pw_match {
+	PW_MATCH_SRC = 1,
+	PW_MATCH_DST = 2,
+	PW_MATCH_BOTH = 3,
+};
+
+/*
+ * Counter slots. Rules get a per-CPU counter cell only once they see
+ * traffic, so counter memory is slots x 16 B x CPUs, independent of the
+ * number of rules. Slot 0 is the overflow cell: hits of rules that found
+ * the ring empty land there (still in the global counters).
+ *
+ * The free-slot ring: ring[i % slots] holds free slot numbers for
+ * head <= i < tail. The controller (single writer, under the pin-dir lock)
+ * pushes at tail; the data plane pops at head with a compare-and-swap.
+ */
+struct pw_slot_ring_ctl {
+	__u64 head; /* written by the data plane */
+	__u64 tail; /* written by the controller */
+};
+
+/* Debug record of the last judged packet, kept only when the program is
+ * loaded with cfg_record_last (tests): which rule each address matched. */
+struct pw_last_match {
+	__u32 src_rule_id;
+	__u32 dst_rule_id;
+	__u32 verdict; /* XDP_* */
+	__u32 outcome;
+};
+
+#endif /* PREFIXWALL_ABI_H */

@@ -1,0 +1,43 @@
+// Shared fixture of the BPF tests: an isolated pin directory on a BPF
+// filesystem and a state directory, a Controller over them, and helpers
+// to run frames through BPF_PROG_TEST_RUN and read counter deltas.
+#pragma once
+
+#include "controller.hpp"
+#include "frame_builder.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pwtest {
+
+class Harness {
+public:
+    Harness();
+    ~Harness();
+
+    pw::Controller& ctl() { return *ctl_; }
+    const pw::Dataplane& dp() { return *ctl_->dataplane(); }
+
+    // Claims `prefix` for source "test" with `action` and commits.
+    void add(const std::string& prefix, pw::Action action, const std::string& source = "test");
+    void commit(const pw::RuleSet& next) { ctl_->commit(next); }
+    uint32_t id(const std::string& prefix);
+
+    // A program instance with these settings (cached per settings).
+    int prog(const pw::ProgramSettings& s);
+    // Runs one frame; returns the XDP verdict, or -errno when the kernel
+    // refuses the frame.
+    int run(const pw::ProgramSettings& s, const std::vector<uint8_t>& frame);
+
+private:
+    std::string root_;
+    std::unique_ptr<pw::Controller> ctl_;
+    std::vector<std::pair<pw::ProgramSettings, pw::UniqueFd>> progs_;
+};
+
+// Whether this process can run the BPF tests; the reason when not.
+std::string bpf_unavailable_reason();
+
+} // namespace pwtest

@@ -1,0 +1,77 @@
+#include "error.hpp"
+#include "prefix.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace pw;
+
+TEST_CASE("IPv4 prefixes parse, normalise and print")
+{
+    bool masked = true;
+    Prefix p = Prefix::parse("192.0.2.0/24", &masked);
+    CHECK(p.family == Family::v4);
+    CHECK(p.len == 24);
+    CHECK_FALSE(masked);
+    CHECK(p.to_string() == "192.0.2.0/24");
+
+    CHECK(Prefix::parse("198.51.100.7").to_string() == "198.51.100.7/32");
+    CHECK(Prefix::parse("0.0.0.0/0").to_string() == "0.0.0.0/0");
+
+    Prefix m = Prefix::parse("203.0.113.77/25", &masked);
+    CHECK(masked);
+    CHECK(m.to_string() == "203.0.113.0/25");
+    CHECK(Prefix::parse("203.0.113.200/25").to_string() == "203.0.113.128/25");
+    CHECK(Prefix::parse("192.0.2.255/31").to_string() == "192.0.2.254/31");
+}
+
+TEST_CASE("IPv6 prefixes parse in every spelling")
+{
+    CHECK(Prefix::parse("2001:db8::/32").to_string() == "2001:db8::/32");
+    CHECK(Prefix::parse("2001:0db8:0000:0000:0000:0000:0000:0001").to_string() ==
+          "2001:db8::1/128");
+    bool masked = false;
+    CHECK(Prefix::parse("2001:db8:1:2::5/48", &masked).to_string() == "2001:db8:1::/48");
+    CHECK(masked);
+    CHECK(Prefix::parse("2001:db8::/33").len == 33);
+    CHECK(Prefix::parse("::/0").to_string() == "::/0");
+}
+
+TEST_CASE("bad prefixes are refused with the text and the reason")
+{
+    auto why = [](const char* text) {
+        try {
+            Prefix::parse(text);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(why("192.0.2.0/33") == "bad prefix '192.0.2.0/33': prefix length 33 exceeds 32");
+    CHECK(why("2001:db8::/129") == "bad prefix '2001:db8::/129': prefix length 129 exceeds 128");
+    CHECK(why("192.0.2.0/") == "bad prefix '192.0.2.0/': prefix length '' is not a number");
+    CHECK(why("192.0.2.0/x") == "bad prefix '192.0.2.0/x': prefix length 'x' is not a number");
+    CHECK(why("192.0.2.0/-1") == "bad prefix '192.0.2.0/-1': prefix length '-1' is not a number");
+    CHECK(why("192.0.2.0/024") == "bad prefix '192.0.2.0/024': prefix length '024' is not a number");
+    CHECK(why("192.0.2") == "bad prefix '192.0.2': not an IPv4 or IPv6 address");
+    CHECK(why("192.0.2.256") == "bad prefix '192.0.2.256': not an IPv4 or IPv6 address");
+    CHECK(why("example.org") == "bad prefix 'example.org': not an IPv4 or IPv6 address");
+    CHECK(why("") == "bad prefix '': empty address");
+    CHECK(why("fe80::1%eth0") == "bad prefix 'fe80::1%eth0': scoped addresses are not prefixes");
+    CHECK(why(" 192.0.2.1") == "bad prefix ' 192.0.2.1': not an IPv4 or IPv6 address");
+}
+
+TEST_CASE("containment, first and last address")
+{
+    Prefix p = Prefix::parse("192.0.2.128/25");
+    CHECK(p.contains(Address::parse("192.0.2.128")));
+    CHECK(p.contains(Address::parse("192.0.2.255")));
+    CHECK_FALSE(p.contains(Address::parse("192.0.2.127")));
+    CHECK_FALSE(p.contains(Address::parse("2001:db8::1")));
+    CHECK(p.contains(Prefix::parse("192.0.2.200/30")));
+    CHECK_FALSE(p.contains(Prefix::parse("192.0.2.0/24")));
+    CHECK(p.first().to_string() == "192.0.2.128");
+    CHECK(p.last().to_string() == "192.0.2.255");
+    Prefix q = Prefix::parse("2001:db8:8000::/33");
+    CHECK(q.last().to_string() == "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+    CHECK(Prefix::parse("0.0.0.0/0").last().to_string() == "255.255.255.255");
+}
