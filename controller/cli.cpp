@@ -58,19 +58,47 @@ struct Global {
     bool verbose = false;
 };
 
+// Takes the positional arguments out before Boost.Program_options sees
+// the rest: its positional handling slows down badly with tens of
+// thousands of arguments (`add` with a whole list of prefixes). An option
+// known to `opts` that takes a value keeps the token after it; `--` ends
+// the options.
+std::vector<std::string> split_positionals(const std::vector<std::string>& args,
+                                           const po::options_description& opts,
+                                           std::vector<std::string>& pos)
+{
+    std::vector<std::string> options;
+    for (size_t i = 0; i < args.size(); i++) {
+        const std::string& a = args[i];
+        if (a == "--") {
+            pos.insert(pos.end(), args.begin() + static_cast<long>(i) + 1, args.end());
+            break;
+        }
+        if (a.size() < 2 || a[0] != '-') {
+            pos.push_back(a);
+            continue;
+        }
+        options.push_back(a);
+        if (a.find('=') != std::string::npos)
+            continue;
+        std::string name = a.substr(a[1] == '-' ? 2 : 1);
+        const po::option_description* d =
+            a[1] == '-' ? opts.find_nothrow(name, false) : opts.find_nothrow(name, true);
+        if (d && d->semantic()->max_tokens() > 0 && i + 1 < args.size())
+            options.push_back(args[++i]);
+    }
+    return options;
+}
+
 // Parses the options of one command; positional arguments land in `pos`.
 po::variables_map parse(const std::vector<std::string>& args,
                         const po::options_description& opts,
                         std::vector<std::string>& pos, const std::string& cmd)
 {
-    po::options_description all;
-    all.add(opts);
-    all.add_options()("_pos", po::value<std::vector<std::string>>(&pos));
-    po::positional_options_description p;
-    p.add("_pos", -1);
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(args).options(all).positional(p).run(), vm);
+        auto options = split_positionals(args, opts, pos);
+        po::store(po::command_line_parser(options).options(opts).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
         throw UsageError(cmd + ": " + e.what());
@@ -291,29 +319,31 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             "max-rules-v4", po::value(&g.capacity.max_rules_v4))(
             "max-rules-v6", po::value(&g.capacity.max_rules_v6))(
             "counter-slots", po::value(&g.capacity.counter_slots))(
-            "verbose,v", po::bool_switch(&g.verbose))("help,h", "")(
-            "command", po::value<std::string>())(
-            "args", po::value<std::vector<std::string>>());
-        po::positional_options_description pos;
-        pos.add("command", 1).add("args", -1);
+            "verbose,v", po::bool_switch(&g.verbose))("help,h", "");
+        // Global options come first; the first positional is the command
+        // and everything after it belongs to the command.
+        size_t at = 0;
+        std::vector<std::string> global_args;
+        for (; at < args.size(); at++) {
+            const std::string& a = args[at];
+            if (a.size() < 2 || a[0] != '-')
+                break;
+            global_args.push_back(a);
+            std::string name = a.substr(a[1] == '-' ? 2 : 1);
+            const po::option_description* d = global.find_nothrow(name, a[1] != '-');
+            if (a.find('=') == std::string::npos && d && d->semantic()->max_tokens() > 0 &&
+                at + 1 < args.size())
+                global_args.push_back(args[++at]);
+        }
         po::variables_map vm;
-        po::parsed_options parsed = [&] {
-            try {
-                return po::command_line_parser(args)
-                    .options(global)
-                    .positional(pos)
-                    .allow_unregistered()
-                    .run();
-            } catch (const po::error& e) {
-                throw UsageError(e.what());
-            }
-        }();
         try {
-            po::store(parsed, vm);
+            po::store(po::command_line_parser(global_args).options(global).run(), vm);
             po::notify(vm);
         } catch (const po::error& e) {
             throw UsageError(e.what());
         }
+        if (at < args.size())
+            vm.emplace("command", po::variable_value(args[at], false));
         if (vm.count("help") || !vm.count("command")) {
             (vm.count("help") ? out : err) << kUsage;
             return vm.count("help") ? 0 : 2;
@@ -326,9 +356,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         libbpf_set_print(libbpf_print);
 
         std::string cmd = vm["command"].as<std::string>();
-        std::vector<std::string> rest =
-            po::collect_unrecognized(parsed.options, po::include_positional);
-        rest.erase(rest.begin()); // the command itself
+        std::vector<std::string> rest(args.begin() + static_cast<long>(at) + 1, args.end());
 
         if (cmd == "version") {
             out << "prefixwall " << kVersion << "\n";

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what prefixwall needs to build, run and test, from Debian 12's
+# archive, and only what is missing. Used by demo.sh, test.sh, CI and the
+# Vagrant box. Needs root.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang llvm linux-libc-dev
+  # data plane: libbpf loads it, bpftool generates the skeleton
+  libbpf-dev libelf-dev zlib1g-dev bpftool
+  # controller
+  libboost-dev libboost-program-options-dev nlohmann-json3-dev
+  # tests
+  doctest-dev
+  # lab and demo: namespaces, veth, traffic
+  iproute2 iputils-ping ethtool python3 util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "install-deps: missing ${missing[*]}; run as root to install" >&2; exit 1; }
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

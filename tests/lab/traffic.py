@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Tiny UDP/TCP endpoints for the lab (standard library only).
+
+  traffic.py udp-send ADDR PORT N       send N datagrams
+  traffic.py udp-recv PORT N TIMEOUT    print how many arrived (stops at N or
+                                        after TIMEOUT seconds of silence)
+  traffic.py tcp-accept PORT TIMEOUT    accept one connection
+  traffic.py tcp-connect ADDR PORT TIMEOUT  exit 0 if the handshake completes
+"""
+import socket
+import sys
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd == "udp-send":
+        addr, port, n = argv[2], int(argv[3]), int(argv[4])
+        with socket.socket(family(addr), socket.SOCK_DGRAM) as s:
+            for i in range(n):
+                s.sendto(b"prefixwall %d" % i, (addr, port))
+        return 0
+    if cmd == "udp-recv":
+        port, n, timeout = int(argv[2]), int(argv[3]), float(argv[4])
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", port))
+            s.settimeout(timeout)
+            got = 0
+            try:
+                while got < n:
+                    s.recvfrom(2048)
+                    got += 1
+            except socket.timeout:
+                pass
+        print(got)
+        return 0
+    if cmd == "tcp-accept":
+        port, timeout = int(argv[2]), float(argv[3])
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::", port))
+            s.listen(1)
+            s.settimeout(timeout)
+            try:
+                conn, _ = s.accept()
+                conn.close()
+            except socket.timeout:
+                return 1
+        return 0
+    if cmd == "tcp-connect":
+        addr, port, timeout = argv[2], int(argv[3]), float(argv[4])
+        try:
+            with socket.create_connection((addr, port), timeout=timeout):
+                return 0
+        except OSError:
+            return 1
+    print("traffic.py: unknown command %r" % cmd, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
