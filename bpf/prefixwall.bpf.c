@@ -17,20 +17,21 @@ const volatile __u8 cfg_dry_run = 0;
 const volatile __u8 cfg_malformed_drop = 0;
 const volatile __u8 cfg_record_last = 0;
 
-static __always_inline struct pw_rule_value *lookup_v4(__be32 addr)
+static __always_inline struct pw_rule_value *lookup_v4(void *trie, __be32 addr)
 {
 	struct pw_key_v4 key = { .prefixlen = 32 };
 
 	__builtin_memcpy(key.addr, &addr, sizeof(key.addr));
-	return bpf_map_lookup_elem(&rules_v4, &key);
+	return bpf_map_lookup_elem(trie, &key);
 }
 
-static __always_inline struct pw_rule_value *lookup_v6(const struct in6_addr *addr)
+static __always_inline struct pw_rule_value *lookup_v6(void *trie,
+						      const struct in6_addr *addr)
 {
 	struct pw_key_v6 key = { .prefixlen = 128 };
 
 	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
-	return bpf_map_lookup_elem(&rules_v6, &key);
+	return bpf_map_lookup_elem(trie, &key);
 }
 
 static __always_inline void record_last(struct pw_rule_value *src,
@@ -104,6 +105,8 @@ int prefixwall_xdp(struct xdp_md *ctx)
 	};
 	__u64 bytes = c.end - c.pos;
 	struct pw_rule_value *src = NULL, *dst = NULL;
+	__u32 zero = 0;
+	void *trie;
 	int proto = parse_ethhdr(&c);
 
 	if (proto < 0)
@@ -114,10 +117,11 @@ int prefixwall_xdp(struct xdp_md *ctx)
 
 		if (!ip)
 			return malformed(PW_FAMILY_IPV4, bytes);
-		if (cfg_match & PW_MATCH_SRC)
-			src = lookup_v4(ip->saddr);
-		if (cfg_match & PW_MATCH_DST)
-			dst = lookup_v4(ip->daddr);
+		trie = bpf_map_lookup_elem(&active_v4, &zero);
+		if (trie && (cfg_match & PW_MATCH_SRC))
+			src = lookup_v4(trie, ip->saddr);
+		if (trie && (cfg_match & PW_MATCH_DST))
+			dst = lookup_v4(trie, ip->daddr);
 		return decide(src, dst, PW_FAMILY_IPV4, bytes);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -125,10 +129,11 @@ int prefixwall_xdp(struct xdp_md *ctx)
 
 		if (!ip6)
 			return malformed(PW_FAMILY_IPV6, bytes);
-		if (cfg_match & PW_MATCH_SRC)
-			src = lookup_v6(&ip6->saddr);
-		if (cfg_match & PW_MATCH_DST)
-			dst = lookup_v6(&ip6->daddr);
+		trie = bpf_map_lookup_elem(&active_v6, &zero);
+		if (trie && (cfg_match & PW_MATCH_SRC))
+			src = lookup_v6(trie, &ip6->saddr);
+		if (trie && (cfg_match & PW_MATCH_DST))
+			dst = lookup_v6(trie, &ip6->daddr);
 		return decide(src, dst, PW_FAMILY_IPV6, bytes);
 	}
 

@@ -15,30 +15,6 @@ fs::path ensured(const fs::path& dir)
     return dir;
 }
 
-// One entry change for the data plane, with what to restore on rollback.
-struct Step {
-    Prefix prefix;
-    const Rule* after = nullptr;  // null: erase
-    const Rule* before = nullptr; // null: was absent
-};
-
-// The order in which steps are applied, so that no packet that both rule
-// sets pass is dropped in between: first take blocks away (erasing them or
-// turning them into something else), then add exceptions and monitors,
-// then add blocks, and remove exceptions last.
-int phase(const Step& s)
-{
-    bool was_block = s.before && s.before->action() == Action::block;
-    bool is_block = s.after && s.after->action() == Action::block;
-    if (was_block && !is_block)
-        return 0;
-    if (s.after && !is_block)
-        return 1;
-    if (is_block)
-        return 2;
-    return 3; // erasing an allow or monitor
-}
-
 } // namespace
 
 Controller::Controller(const Paths& paths, const Capacity& want, bool create)
@@ -60,17 +36,9 @@ const Dataplane& Controller::dp() const
 
 void Controller::reconcile()
 {
-    // An earlier run stopped between changing the maps and saving the
-    // state: make the maps equal the saved rules again.
-    for (Family f : {Family::v4, Family::v6})
-        for (const Prefix& p : dp_->entries(f))
-            if (!rules_.find(p))
-                dp_->erase(p);
-    for (const auto& [p, r] : rules_.rules()) {
-        auto v = dp_->get(p);
-        if (!v || v->rule_id != r.id || v->action != static_cast<uint8_t>(r.action()))
-            dp_->upsert(p, r.id, r.action());
-    }
+    // An earlier run stopped between saving the state and finishing the
+    // maps: make both rule copies equal the saved rules.
+    dp_->rebuild(rules_);
     dp_->release_slots([this](uint32_t id) { return rules_.find_id(id) != nullptr; });
     store_.clear_pending();
 }
@@ -83,25 +51,35 @@ CommitReport Controller::commit(RuleSet next)
         dp_ = Dataplane::open(paths_.pin_dir, Capacity{}, true);
     const Dataplane& d = *dp_;
 
-    std::vector<Step> steps;
+    // The diff, as entry writes and the writes that undo them.
+    std::vector<EntryWrite> writes, undo;
+    CommitReport report;
     auto a = rules_.rules().begin(), ae = rules_.rules().end();
     auto b = next.rules().begin(), be = next.rules().end();
+    auto action = [](const Rule& r) { return static_cast<uint8_t>(r.action()); };
     while (a != ae || b != be) {
         if (b == be || (a != ae && a->first < b->first)) {
-            steps.push_back({a->first, nullptr, &a->second});
+            writes.push_back({a->first, 0, 0, a->second.id});
+            undo.push_back({a->first, a->second.id, action(a->second), 0});
+            report.erased++;
             ++a;
         } else if (a == ae || b->first < a->first) {
-            steps.push_back({b->first, &b->second, nullptr});
+            writes.push_back({b->first, b->second.id, action(b->second), 0});
+            undo.push_back({b->first, 0, 0, b->second.id});
+            report.inserted++;
             ++b;
         } else {
-            if (a->second.id != b->second.id || a->second.action() != b->second.action())
-                steps.push_back({b->first, &b->second, &a->second});
+            if (a->second.id != b->second.id || a->second.action() != b->second.action()) {
+                writes.push_back({b->first, b->second.id, action(b->second), a->second.id});
+                undo.push_back({a->first, a->second.id, action(a->second), b->second.id});
+                report.updated++;
+            }
             ++a;
             ++b;
         }
     }
 
-    // Capacity first, so a full map never leaves a partial change.
+    // Capacity first, so a full map is refused before anything is written.
     for (Family f : {Family::v4, Family::v6}) {
         size_t limit = f == Family::v4 ? d.capacity().max_rules_v4 : d.capacity().max_rules_v6;
         if (next.count(f) > limit)
@@ -111,44 +89,29 @@ CommitReport Controller::commit(RuleSet next)
                         (f == Family::v4 ? "v4" : "v6") +
                         " when the maps are created); nothing changed");
     }
+    if (writes.empty()) {
+        if (next.next_id() != rules_.next_id() || next.rules() != rules_.rules()) {
+            store_.save_rules(next); // metadata only (sources, comments)
+            rules_ = std::move(next);
+        }
+        return report;
+    }
 
-    std::stable_sort(steps.begin(), steps.end(),
-                     [](const Step& x, const Step& y) { return phase(x) < phase(y); });
-
-    CommitReport report;
+    // The saved state says what the maps must become; "pending" tells a
+    // later run to finish the job if this one dies half-way.
     store_.mark_pending();
-    size_t done = 0;
+    bool complete = false;
     try {
-        for (; done < steps.size(); done++) {
-            const Step& s = steps[done];
-            if (s.after)
-                d.upsert(s.prefix, s.after->id, s.after->action());
-            else
-                d.erase(s.prefix);
-        }
         store_.save_rules(next);
+        complete = d.apply(writes, undo);
     } catch (...) {
-        // Undo in reverse order; the maps end as they were.
-        for (size_t i = done; i-- > 0;) {
-            const Step& s = steps[i];
-            if (s.before)
-                d.upsert(s.prefix, s.before->id, s.before->action());
-            else
-                d.erase(s.prefix);
-        }
+        store_.save_rules(rules_);
         store_.clear_pending();
         throw;
     }
-    for (const Step& s : steps) {
-        if (!s.after)
-            report.erased++;
-        else if (!s.before)
-            report.inserted++;
-        else
-            report.updated++;
-    }
-    rules_ = std::move(next); // steps[] point into the old sets: not used after
-    store_.clear_pending();
+    rules_ = std::move(next);
+    if (complete)
+        store_.clear_pending();
     d.release_slots([this](uint32_t id) { return rules_.find_id(id) != nullptr; });
     return report;
 }

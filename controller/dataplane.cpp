@@ -111,8 +111,8 @@ void prepare_maps(prefixwall_bpf* skel, const fs::path& pin_dir, const Capacity&
         bpf_map* map;
         uint32_t entries;
     } wants[] = {
-        {skel->maps.rules_v4, cap.max_rules_v4},
-        {skel->maps.rules_v6, cap.max_rules_v6},
+        {skel->maps.active_v4, 0},
+        {skel->maps.active_v6, 0},
         {skel->maps.rule_counters, cap.counter_slots},
         {skel->maps.slot_owner, cap.counter_slots},
         {skel->maps.slot_ring, cap.counter_slots},
@@ -128,6 +128,24 @@ void prepare_maps(prefixwall_bpf* skel, const fs::path& pin_dir, const Capacity&
         if (err)
             throw sys_error("pin path " + p.string(), err);
     }
+    // The inner-map templates: the tries the controller creates must match.
+    bpf_map__set_max_entries(bpf_map__inner_map(skel->maps.active_v4), cap.max_rules_v4);
+    bpf_map__set_max_entries(bpf_map__inner_map(skel->maps.active_v6), cap.max_rules_v6);
+}
+
+const char* trie_name(Family f, int copy)
+{
+    static const char* names[2][2] = {{"rules_v4_0", "rules_v4_1"}, {"rules_v6_0", "rules_v6_1"}};
+    return names[f == Family::v4 ? 0 : 1][copy];
+}
+
+const char* family_tag(Family f) { return f == Family::v4 ? "v4" : "v6"; }
+
+Error full_error(Family f, uint32_t limit)
+{
+    return Error(std::string("rules_") + family_tag(f) + " is full: limit " +
+                 std::to_string(limit) + " rules (--max-rules-" + family_tag(f) +
+                 " when the maps are created)");
 }
 
 } // namespace
@@ -141,8 +159,8 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
     dp.ncpus_ = ncpus > 0 ? ncpus : 1;
 
     static const MapPin pins[] = {
-        {"rules_v4", &Dataplane::rules_v4_},
-        {"rules_v6", &Dataplane::rules_v6_},
+        {"active_v4", &Dataplane::active_v4_},
+        {"active_v6", &Dataplane::active_v6_},
         {"rule_counters", &Dataplane::rule_counters_},
         {"slot_owner", &Dataplane::slot_owner_},
         {"slot_ring", &Dataplane::slot_ring_},
@@ -153,6 +171,9 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
     bool any_missing = false;
     for (const auto& m : pins)
         any_missing |= !fs::exists(map_path(pin_dir, m.name));
+    for (Family f : {Family::v4, Family::v6})
+        for (int copy : {0, 1})
+            any_missing |= !fs::exists(map_path(pin_dir, trie_name(f, copy)));
     if (any_missing) {
         if (!create)
             return std::nullopt;
@@ -162,7 +183,8 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
         if (want.max_rules_v4 == 0 || want.max_rules_v6 == 0)
             throw Error("--max-rules-v4/--max-rules-v6 must be at least 1");
         dp.cap_ = want;
-        dp.load_program(ProgramSettings{}); // creates and pins the maps
+        if (!fs::exists(map_path(pin_dir, "active_v4")) || !fs::exists(map_path(pin_dir, "active_v6")))
+            dp.load_program(ProgramSettings{}); // creates and pins the maps
     }
     for (const auto& m : pins) {
         fs::path p = map_path(pin_dir, m.name);
@@ -171,11 +193,72 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
             throw sys_error("cannot open pinned map " + p.string(), errno);
         dp.*(m.fd) = UniqueFd(fd);
     }
-    dp.cap_.max_rules_v4 = map_max_entries(dp.rules_v4_.get());
-    dp.cap_.max_rules_v6 = map_max_entries(dp.rules_v6_.get());
+    dp.init_tries(want);
+    dp.cap_.max_rules_v4 = map_max_entries(dp.trie_fd(Family::v4, 0));
+    dp.cap_.max_rules_v6 = map_max_entries(dp.trie_fd(Family::v6, 0));
     dp.cap_.counter_slots = map_max_entries(dp.slot_ring_.get());
     dp.init_slot_ring();
     return dp;
+}
+
+void Dataplane::init_tries(const Capacity& want)
+{
+    // Both copies of each family's trie, created here (not by libbpf: an
+    // outer map only knows a template) and pinned; a missing one (first
+    // run, or a crash during the first run) is created now, and an empty
+    // outer slot is pointed at copy 0.
+    for (Family f : {Family::v4, Family::v6}) {
+        for (int copy : {0, 1}) {
+            fs::path p = map_path(pin_dir_, trie_name(f, copy));
+            int fd = bpf_obj_get(p.c_str());
+            if (fd < 0) {
+                LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+                uint32_t entries = f == Family::v4 ? want.max_rules_v4 : want.max_rules_v6;
+                if (uint32_t existing = tries_[f == Family::v4 ? 0 : 1][0]
+                                            ? map_max_entries(trie_fd(f, 0))
+                                            : 0)
+                    entries = existing;
+                fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, trie_name(f, copy),
+                                    4 + addr_bytes(f), sizeof(pw_rule_value), entries, &o);
+                if (fd < 0)
+                    throw sys_error(std::string("cannot create ") + trie_name(f, copy), errno);
+                if (bpf_obj_pin(fd, p.c_str()) != 0) {
+                    int err = errno;
+                    ::close(fd);
+                    throw sys_error("cannot pin " + p.string(), err);
+                }
+            }
+            tries_[f == Family::v4 ? 0 : 1][copy] = UniqueFd(fd);
+        }
+        uint32_t zero = 0, inner_id = 0;
+        if (bpf_map_lookup_elem(outer_fd(f), &zero, &inner_id) != 0)
+            swap_to(f, 0);
+    }
+}
+
+int Dataplane::active_copy(Family f) const
+{
+    uint32_t zero = 0, inner_id = 0;
+    if (bpf_map_lookup_elem(outer_fd(f), &zero, &inner_id) != 0)
+        throw sys_error(std::string("reading active_") + family_tag(f), errno);
+    for (int copy : {0, 1}) {
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(trie_fd(f, copy), &info, &len) == 0 && info.id == inner_id)
+            return copy;
+    }
+    throw Error(std::string("active_") + family_tag(f) +
+                " points at a trie that is not pinned under " + (pin_dir_ / "maps").string());
+}
+
+void Dataplane::swap_to(Family f, int copy) const
+{
+    // The kernel waits for running programs (synchronize_rcu) before an
+    // update of a map-in-map returns: after this, no packet uses the old copy.
+    uint32_t zero = 0;
+    int fd = trie_fd(f, copy);
+    if (bpf_map_update_elem(outer_fd(f), &zero, &fd, BPF_ANY) != 0)
+        throw sys_error(std::string("cannot switch active_") + family_tag(f), errno);
 }
 
 void Dataplane::init_slot_ring() const
@@ -298,64 +381,161 @@ bool Dataplane::attached(const std::string& ifname) const
     return bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 && info.xdp.ifindex != 0;
 }
 
-void Dataplane::upsert(const Prefix& p, uint32_t rule_id, Action a) const
+void Dataplane::write_copy(Family f, int copy, const std::vector<EntryWrite>& writes) const
 {
-    pw_rule_value v{};
-    v.rule_id = rule_id;
-    v.action = static_cast<__u8>(a);
-    auto key = make_key_bytes(p);
-    pw_rule_value old{};
-    if (bpf_map_lookup_elem(map_fd(p.family), key.data(), &old) == 0 &&
-        old.rule_id == rule_id)
-        v.counter_slot = old.counter_slot; // keep its counters
-    if (bpf_map_update_elem(map_fd(p.family), key.data(), &v, BPF_ANY) != 0) {
-        int err = errno;
-        if (err == ENOSPC || err == E2BIG)
-            throw Error(std::string("rules_") + (p.family == Family::v4 ? "v4" : "v6") +
-                        " is full: limit " +
-                        std::to_string(p.family == Family::v4 ? cap_.max_rules_v4
-                                                              : cap_.max_rules_v6) +
-                        " rules (--max-rules-" + (p.family == Family::v4 ? "v4" : "v6") +
-                        " when the maps are created)");
-        throw sys_error("cannot write rule " + p.to_string(), err);
+    int fd = trie_fd(f, copy);
+    size_t ks = 4 + addr_bytes(f);
+    uint32_t limit = f == Family::v4 ? cap_.max_rules_v4 : cap_.max_rules_v6;
+    std::vector<uint8_t> del_keys, ins_keys;
+    std::vector<pw_rule_value> ins_vals;
+    for (const EntryWrite& w : writes) {
+        if (w.prefix.family != f)
+            continue;
+        auto key = make_key_bytes(w.prefix);
+        if (w.action == 0) {
+            del_keys.insert(del_keys.end(), key.begin(), key.end());
+            continue;
+        }
+        pw_rule_value v{};
+        v.rule_id = w.rule_id;
+        v.action = w.action;
+        if (w.prev_rule_id == 0) {
+            ins_keys.insert(ins_keys.end(), key.begin(), key.end());
+            ins_vals.push_back(v);
+            continue;
+        }
+        // A rule that stays (its action changes): keep its counter slot.
+        pw_rule_value old{};
+        if (bpf_map_lookup_elem(fd, key.data(), &old) == 0 && old.rule_id == w.rule_id)
+            v.counter_slot = old.counter_slot;
+        if (bpf_map_update_elem(fd, key.data(), &v, BPF_ANY) != 0) {
+            if (errno == ENOSPC || errno == E2BIG)
+                throw full_error(f, limit);
+            throw sys_error("cannot write rule " + w.prefix.to_string(), errno);
+        }
+    }
+    // Deletions first (they free room), in batches; a key that is already
+    // gone (undo of a partial write) is skipped.
+    for (size_t done = 0, n = del_keys.size() / ks; done < n;) {
+        uint32_t count = static_cast<uint32_t>(n - done);
+        int err = bpf_map_delete_batch(fd, del_keys.data() + done * ks, &count, nullptr);
+        done += count;
+        if (err != 0) {
+            if (errno != ENOENT)
+                throw sys_error(std::string("cannot delete rules from ") + trie_name(f, copy), errno);
+            done++; // skip the missing key
+        }
+    }
+    for (size_t done = 0, n = ins_vals.size(); done < n;) {
+        uint32_t count = static_cast<uint32_t>(n - done);
+        int err = bpf_map_update_batch(fd, ins_keys.data() + done * ks, ins_vals.data() + done,
+                                       &count, nullptr);
+        done += count;
+        if (err != 0) {
+            if (errno == ENOSPC || errno == E2BIG)
+                throw full_error(f, limit);
+            throw sys_error(std::string("cannot write rules to ") + trie_name(f, copy), errno);
+        }
     }
 }
 
-void Dataplane::erase(const Prefix& p) const
+bool Dataplane::apply(const std::vector<EntryWrite>& writes,
+                      const std::vector<EntryWrite>& undo) const
 {
-    auto key = make_key_bytes(p);
-    if (bpf_map_delete_elem(map_fd(p.family), key.data()) != 0 && errno != ENOENT)
-        throw sys_error("cannot delete rule " + p.to_string(), errno);
+    bool touched[2] = {false, false};
+    for (const EntryWrite& w : writes)
+        touched[w.prefix.family == Family::v4 ? 0 : 1] = true;
+    int active[2] = {active_copy(Family::v4), active_copy(Family::v6)};
+    // 1. The idle copies take the new version; on failure they are
+    //    restored and nothing in force has changed.
+    for (Family f : {Family::v4, Family::v6}) {
+        int fi = f == Family::v4 ? 0 : 1;
+        if (!touched[fi])
+            continue;
+        try {
+            write_copy(f, 1 - active[fi], writes);
+        } catch (...) {
+            for (Family g : {Family::v4, Family::v6})
+                if (touched[g == Family::v4 ? 0 : 1])
+                    write_copy(g, 1 - active[g == Family::v4 ? 0 : 1], undo);
+            throw;
+        }
+    }
+    // 2. Swap: every packet from now on sees the new version.
+    for (Family f : {Family::v4, Family::v6})
+        if (touched[f == Family::v4 ? 0 : 1])
+            swap_to(f, 1 - active[f == Family::v4 ? 0 : 1]);
+    // 3. The old copies catch up, ready for the next version. A failure
+    //    here changes nothing in force; the caller keeps its pending mark
+    //    and the next run rebuilds this copy.
+    try {
+        for (Family f : {Family::v4, Family::v6})
+            if (touched[f == Family::v4 ? 0 : 1])
+                write_copy(f, active[f == Family::v4 ? 0 : 1], writes);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return true;
+}
+
+void Dataplane::rebuild(const RuleSet& rules) const
+{
+    for (Family f : {Family::v4, Family::v6}) {
+        int active = active_copy(f);
+        for (int copy : {1 - active, active}) {
+            std::vector<EntryWrite> writes;
+            std::map<Prefix, pw_rule_value> have;
+            for (const auto& [p, v] : entries(f, copy)) {
+                if (!rules.find(p))
+                    writes.push_back({p, 0, 0, v.rule_id});
+                have[p] = v;
+            }
+            for (const auto& [p, r] : rules.rules()) {
+                if (p.family != f)
+                    continue;
+                auto it = have.find(p);
+                uint8_t action = static_cast<uint8_t>(r.action());
+                if (it == have.end())
+                    writes.push_back({p, r.id, action, 0});
+                else if (it->second.rule_id != r.id || it->second.action != action)
+                    writes.push_back({p, r.id, action, it->second.rule_id});
+            }
+            write_copy(f, copy, writes);
+            if (copy != active)
+                swap_to(f, copy);
+        }
+    }
 }
 
 std::optional<pw_rule_value> Dataplane::lookup(const Address& a) const
 {
-    return get(Prefix::of(a, max_len(a.family)));
-}
-
-std::optional<pw_rule_value> Dataplane::get(const Prefix& p) const
-{
+    Prefix p = Prefix::of(a, max_len(a.family));
     auto key = make_key_bytes(p);
     pw_rule_value v{};
-    if (bpf_map_lookup_elem(map_fd(p.family), key.data(), &v) != 0)
+    if (bpf_map_lookup_elem(trie_fd(a.family, active_copy(a.family)), key.data(), &v) != 0)
         return std::nullopt;
     return v;
 }
 
-std::vector<Prefix> Dataplane::entries(Family f) const
+std::vector<std::pair<Prefix, pw_rule_value>> Dataplane::entries(Family f, int copy) const
 {
-    std::vector<Prefix> out;
+    if (copy < 0)
+        copy = active_copy(f);
+    int fd = trie_fd(f, copy);
+    std::vector<std::pair<Prefix, pw_rule_value>> out;
     size_t ks = 4 + addr_bytes(f);
     std::vector<uint8_t> key(ks), next(ks);
     void* prev = nullptr;
-    while (bpf_map_get_next_key(map_fd(f), prev, next.data()) == 0) {
+    while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
         Prefix p;
         p.family = f;
         uint32_t len;
         std::memcpy(&len, next.data(), 4);
         p.len = static_cast<uint8_t>(len);
         std::memcpy(p.bytes.data(), next.data() + 4, addr_bytes(f));
-        out.push_back(p);
+        pw_rule_value v{};
+        bpf_map_lookup_elem(fd, next.data(), &v);
+        out.emplace_back(p, v);
         key = next;
         prev = key.data();
     }

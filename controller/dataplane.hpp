@@ -34,6 +34,15 @@ struct ProgramSettings {
     bool record_last = false; // tests: keep the last verdict in last_match
 };
 
+// One entry change for the data plane. action 0 erases the prefix;
+// prev_rule_id is the id the prefix had before (0: it was absent).
+struct EntryWrite {
+    Prefix prefix;
+    uint32_t rule_id = 0;
+    uint8_t action = 0;
+    uint32_t prev_rule_id = 0;
+};
+
 struct Counter {
     uint64_t packets = 0;
     uint64_t bytes = 0;
@@ -81,12 +90,22 @@ public:
     void detach(const std::string& ifname) const;
     bool attached(const std::string& ifname) const;
 
-    // Rule entries. upsert keeps the entry's counter slot.
-    void upsert(const Prefix& p, uint32_t rule_id, Action a) const;
-    void erase(const Prefix& p) const;
+    // Makes a new rule version the one in force, atomically for every
+    // packet: `writes` go to the idle copy of each family, the copies are
+    // swapped, then `writes` go to the other copy too. If the idle copy
+    // cannot be written (a full map), `undo` restores it and the error is
+    // thrown with nothing in force changed. Counter slots of rules that
+    // stay are kept. Returns false when the version is in force but the
+    // now idle copy could not be brought up to date (rebuild() fixes it).
+    bool apply(const std::vector<EntryWrite>& writes, const std::vector<EntryWrite>& undo) const;
+    // Makes both copies equal `rules` (recovery after an interrupted run).
+    void rebuild(const RuleSet& rules) const;
+
+    // The entry in force for an address (userspace LPM lookup).
     std::optional<pw_rule_value> lookup(const Address& a) const;
-    std::optional<pw_rule_value> get(const Prefix& p) const;
-    std::vector<Prefix> entries(Family f) const;
+    // Every prefix in one copy (the one in force when copy < 0).
+    std::vector<std::pair<Prefix, pw_rule_value>> entries(Family f, int copy = -1) const;
+    int active_copy(Family f) const;
 
     // Counters, summed over CPUs. rule_counters() is keyed by rule id
     // (every slot a rule owns); slot 0's hits are under id 0.
@@ -105,12 +124,17 @@ public:
 private:
     Dataplane() = default;
     void init_slot_ring() const;
-    int map_fd(Family f) const { return f == Family::v4 ? rules_v4_.get() : rules_v6_.get(); }
+    void init_tries(const Capacity& want);
+    int trie_fd(Family f, int copy) const { return tries_[f == Family::v4 ? 0 : 1][copy].get(); }
+    int outer_fd(Family f) const { return f == Family::v4 ? active_v4_.get() : active_v6_.get(); }
+    void write_copy(Family f, int copy, const std::vector<EntryWrite>& writes) const;
+    void swap_to(Family f, int copy) const;
 
     std::filesystem::path pin_dir_;
     Capacity cap_;
-    UniqueFd rules_v4_, rules_v6_, rule_counters_, slot_owner_, slot_ring_,
-        slot_ring_ctl_, global_counters_, last_match_;
+    UniqueFd active_v4_, active_v6_, rule_counters_, slot_owner_, slot_ring_, slot_ring_ctl_,
+        global_counters_, last_match_;
+    UniqueFd tries_[2][2]; // [family][copy]
     int ncpus_ = 1;
 };
 

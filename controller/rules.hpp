@@ -33,6 +33,7 @@ struct Rule {
 
     Action action() const;
     std::vector<std::string> sources() const;
+    bool operator==(const Rule&) const = default;
 };
 
 // What a change means for the data plane's entry of one prefix.

@@ -12,21 +12,45 @@
 #include <bpf/bpf_helpers.h>
 #include "prefixwall/abi.h"
 
-struct {
+/*
+ * Rule versions. Each family has two LPM tries (rules_v4_0/1, created and
+ * pinned by the controller) and an outer array that points at the one in
+ * force. A sync writes the idle trie, then swaps the outer slot: updating
+ * a map-in-map from userspace waits for every running program to finish
+ * (synchronize_rcu), so when the swap returns no packet is still being
+ * judged by the old trie, and the controller brings that one up to date.
+ * A packet reads the outer slot once and judges both its addresses with
+ * the same trie: it sees one whole version, never a half-applied one.
+ */
+struct trie_v4 {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__type(key, struct pw_key_v4);
 	__type(value, struct pw_rule_value);
 	__uint(max_entries, 2000000);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-} rules_v4 SEC(".maps");
+};
 
-struct {
+struct trie_v6 {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__type(key, struct pw_key_v6);
 	__type(value, struct pw_rule_value);
 	__uint(max_entries, 1000000);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-} rules_v6 SEC(".maps");
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	__array(values, struct trie_v4);
+} active_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	__array(values, struct trie_v6);
+} active_v6 SEC(".maps");
 
 /* Per-rule counters, indexed by counter slot (not by rule id). */
 struct {
