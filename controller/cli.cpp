@@ -1,6 +1,8 @@
 #include "cli.hpp"
 
+#include "config.hpp"
 #include "controller.hpp"
+#include "registry/sync.hpp"
 #include "error.hpp"
 #include "report.hpp"
 
@@ -35,6 +37,12 @@ commands:
   list [--source NAME] [--json]
   lookup ADDRESS [--json]
   stats [--json]
+  sync --source NAME --from LOCATION... [--format F] [--action A] [--dry-run] [--json]
+  sync --config FILE [--source NAME] [--dry-run] [--json]
+       guards: [--max-removal R] [--force] [--min-prefix-len-v4 N] [--min-prefix-len-v6 N]
+               [--protect PREFIX]... [--allow-private]
+       other:  [--strict] [--rkn-block-types ip,domain,...] [--max-bytes N]
+               [--timeout S] [--connect-timeout S]
   version
 
 global options:
@@ -193,6 +201,7 @@ int cmd_add(const Global& g, const std::vector<std::string>& args, std::ostream&
     Action a = parse_action(action);
     if (source.empty())
         throw UsageError("add: --source must not be empty");
+    check_source_name(source);
     auto prefixes = parse_prefixes(pos, err);
     Controller c(g.paths, g.capacity, true);
     RuleSet next = c.rules();
@@ -287,6 +296,102 @@ int cmd_stats(const Global& g, const std::vector<std::string>& args, std::ostrea
     return 0;
 }
 
+int cmd_sync(const Global& g, const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err)
+{
+    std::string source, format, action, config, block_types;
+    std::vector<std::string> from, protect;
+    bool dry_run = false, as_json = false, strict = false, force = false, allow_private = false;
+    double max_removal = -1;
+    int min4 = -1, min6 = -1;
+    long timeout = -1, connect_timeout = -1;
+    uint64_t max_bytes = 0;
+    po::options_description o;
+    o.add_options()("source", po::value(&source))("from", po::value(&from)->composing())(
+        "format", po::value(&format))("action", po::value(&action))("config", po::value(&config))(
+        "rkn-block-types", po::value(&block_types))("dry-run", po::bool_switch(&dry_run))(
+        "json,j", po::bool_switch(&as_json))("strict", po::bool_switch(&strict))(
+        "force", po::bool_switch(&force))("allow-private", po::bool_switch(&allow_private))(
+        "max-removal", po::value(&max_removal))("min-prefix-len-v4", po::value(&min4))(
+        "min-prefix-len-v6", po::value(&min6))("protect", po::value(&protect)->composing())(
+        "timeout", po::value(&timeout))("connect-timeout", po::value(&connect_timeout))(
+        "max-bytes", po::value(&max_bytes));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "sync");
+    need_args(pos, 0, 0, "sync", "");
+
+    Config cfg;
+    if (!config.empty()) {
+        if (!from.empty())
+            throw UsageError("sync: --from goes with --source, not --config");
+        cfg = load_config(config);
+        if (!source.empty()) {
+            std::erase_if(cfg.sources, [&](const SourceSpec& s) { return s.name != source; });
+            if (cfg.sources.empty())
+                throw Error("sync: no source '" + source + "' in " + config);
+        }
+    } else {
+        if (source.empty() || from.empty())
+            throw UsageError("sync: give --source NAME --from LOCATION, or --config FILE");
+        check_source_name(source);
+        SourceSpec s;
+        s.name = source;
+        s.locations = from;
+        if (!format.empty() && format != "auto")
+            s.format = parse_format(format);
+        if (!action.empty())
+            s.action = parse_action(action);
+        if (!block_types.empty())
+            s.rkn_block_types = parse_block_types(block_types);
+        cfg.sources.push_back(s);
+    }
+    SyncOptions so;
+    so.guards = cfg.guards;
+    so.fetch = cfg.fetch;
+    if (max_removal >= 0) {
+        if (max_removal > 1)
+            throw UsageError("sync: --max-removal is a ratio between 0 and 1");
+        so.guards.max_removal = max_removal;
+    }
+    if (min4 >= 0) so.guards.min_len_v4 = static_cast<unsigned>(min4);
+    if (min6 >= 0) so.guards.min_len_v6 = static_cast<unsigned>(min6);
+    for (const auto& p : protect)
+        so.guards.protect.push_back(Prefix::parse(p));
+    so.guards.force = force;
+    so.guards.allow_private |= allow_private;
+    if (timeout > 0) so.fetch.timeout_s = timeout;
+    if (connect_timeout > 0) so.fetch.connect_timeout_s = connect_timeout;
+    if (max_bytes > 0) so.fetch.max_bytes = max_bytes;
+    so.dry_run = dry_run;
+    so.strict = strict;
+    so.progress = !as_json && ::isatty(2);
+
+    Controller c(g.paths, g.capacity, true);
+    int rc = 0;
+    nlohmann::json reports = nlohmann::json::array();
+    for (const auto& spec : cfg.sources) {
+        try {
+            SyncReport r = sync_source(c, spec, so);
+            if (!r.refused.empty())
+                rc = 1;
+            if (as_json)
+                reports.push_back(to_json(r));
+            else
+                print_report(out, r);
+        } catch (const Error& e) {
+            rc = 1;
+            if (as_json)
+                reports.push_back({{"source", spec.name}, {"error", e.what()}});
+            else
+                err << "prefixwall: sync " << spec.name << ": " << e.what()
+                    << "; the last good version stays in force\n";
+        }
+    }
+    if (as_json)
+        out << nlohmann::json{{"syncs", reports}}.dump(2) << "\n";
+    return rc;
+}
+
 bool g_verbose = false;
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap)
@@ -367,7 +472,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             return 0;
         }
         static const char* known[] = {"attach", "detach", "status", "add", "del",
-                                      "list",   "lookup", "stats"};
+                                      "list",   "lookup", "stats",  "sync"};
         if (std::find_if(std::begin(known), std::end(known),
                          [&](const char* k) { return cmd == k; }) == std::end(known))
             throw UsageError("unknown command '" + cmd + "' (see 'prefixwall --help')");
@@ -382,6 +487,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (cmd == "del") return cmd_del(g, rest, out, err);
         if (cmd == "list") return cmd_list(g, rest, out);
         if (cmd == "lookup") return cmd_lookup(g, rest, out);
+        if (cmd == "sync") return cmd_sync(g, rest, out, err);
         return cmd_stats(g, rest, out);
     } catch (const UsageError& e) {
         if (json_errors)

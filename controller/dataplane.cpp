@@ -128,9 +128,9 @@ void prepare_maps(prefixwall_bpf* skel, const fs::path& pin_dir, const Capacity&
         if (err)
             throw sys_error("pin path " + p.string(), err);
     }
-    // The inner-map templates: the tries the controller creates must match.
-    bpf_map__set_max_entries(bpf_map__inner_map(skel->maps.active_v4), cap.max_rules_v4);
-    bpf_map__set_max_entries(bpf_map__inner_map(skel->maps.active_v6), cap.max_rules_v6);
+    // The inner-map templates (type, key and value size, flags) come from
+    // bpf/lib/maps.h; the kernel does not compare max_entries of LPM tries,
+    // so the tries the controller creates may have any capacity.
 }
 
 const char* trie_name(Family f, int copy)

@@ -116,6 +116,12 @@ size_t RuleSet::count(Family f, Action a) const
     });
 }
 
+size_t RuleSet::count_source(const std::string& source) const
+{
+    return std::count_if(rules_.begin(), rules_.end(),
+                         [&](const auto& kv) { return kv.second.claims.contains(source); });
+}
+
 void RuleSet::restore(Rule rule)
 {
     next_id_ = std::max(next_id_, rule.id + 1);

@@ -57,6 +57,7 @@ public:
     size_t size() const { return rules_.size(); }
     size_t count(Family f) const;
     size_t count(Family f, Action a) const;
+    size_t count_source(const std::string& source) const;
     uint32_t next_id() const { return next_id_; }
 
     // Used by the state store when loading: a rule with a known id.

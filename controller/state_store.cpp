@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -237,6 +239,40 @@ void StateStore::save_attachments(const std::vector<Attachment>& list) const
     write_atomic(kAttachFile, nlohmann::json{{"attachments", arr}}.dump(2) + "\n");
 }
 
+SourceMeta StateStore::load_source_meta(const std::string& source) const
+{
+    SourceMeta m;
+    std::ifstream in(dir_ / "sources" / (source + ".json"));
+    if (!in)
+        return m;
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return m; // unreadable metadata only costs a full download
+    m.locations = j.value("locations", "");
+    m.etag = j.value("etag", "");
+    m.last_modified = j.value("last_modified", "");
+    m.entries = j.value("entries", size_t{0});
+    m.last_success = j.value("last_success", int64_t{0});
+    return m;
+}
+
+void StateStore::save_source_meta(const std::string& source, SourceMeta m) const
+{
+    if (m.last_success == 0)
+        m.last_success = static_cast<int64_t>(::time(nullptr));
+    std::error_code ec;
+    fs::create_directories(dir_ / "sources", ec);
+    ::chmod((dir_ / "sources").c_str(), 0700);
+    write_atomic("sources/" + source + ".json",
+                 nlohmann::json{{"locations", m.locations},
+                                {"etag", m.etag},
+                                {"last_modified", m.last_modified},
+                                {"entries", m.entries},
+                                {"last_success", m.last_success}}
+                         .dump(2) +
+                     "\n");
+}
+
 bool StateStore::pending() const { return fs::exists(dir_ / kPendingFile); }
 
 void StateStore::mark_pending() const { write_atomic(kPendingFile, "maps changing\n"); }
@@ -252,6 +288,7 @@ void StateStore::purge() const
     std::error_code ec;
     for (const char* f : {kRulesFile, kAttachFile, kPendingFile})
         fs::remove(dir_ / f, ec);
+    fs::remove_all(dir_ / "sources", ec);
 }
 
 } // namespace pw

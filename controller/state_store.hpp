@@ -31,6 +31,14 @@ struct Attachment {
     bool malformed_drop = false;
 };
 
+// What the state remembers of a source's last good sync.
+struct SourceMeta {
+    std::string locations; // the locations it came from, one per line
+    std::string etag, last_modified;
+    size_t entries = 0;
+    int64_t last_success = 0; // unix seconds
+};
+
 class StateStore {
 public:
     explicit StateStore(std::filesystem::path dir);
@@ -43,6 +51,9 @@ public:
 
     std::vector<Attachment> load_attachments() const;
     void save_attachments(const std::vector<Attachment>& a) const;
+
+    SourceMeta load_source_meta(const std::string& source) const;
+    void save_source_meta(const std::string& source, SourceMeta meta) const;
 
     bool pending() const;
     void mark_pending() const;

@@ -9,10 +9,12 @@ packages=(
   build-essential cmake pkg-config clang llvm linux-libc-dev
   # data plane: libbpf loads it, bpftool generates the skeleton
   libbpf-dev libelf-dev zlib1g-dev bpftool
+  # registry sync: HTTP(S) fetches, the regulator's XML dump
+  libcurl4-openssl-dev libexpat1-dev
   # controller
   libboost-dev libboost-program-options-dev nlohmann-json3-dev
   # tests
-  doctest-dev
+  doctest-dev libcpp-httplib-dev
   # lab and demo: namespaces, veth, traffic
   iproute2 iputils-ping ethtool python3 util-linux
 )

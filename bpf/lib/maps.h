@@ -22,18 +22,20 @@
  * A packet reads the outer slot once and judges both its addresses with
  * the same trie: it sees one whole version, never a half-applied one.
  */
+/* Sizes, not BTF types: the controller creates the tries without BTF, and
+ * an inner-map template must match them. */
 struct trie_v4 {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct pw_key_v4);
-	__type(value, struct pw_rule_value);
+	__uint(key_size, sizeof(struct pw_key_v4));
+	__uint(value_size, sizeof(struct pw_rule_value));
 	__uint(max_entries, 2000000);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 };
 
 struct trie_v6 {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct pw_key_v6);
-	__type(value, struct pw_rule_value);
+	__uint(key_size, sizeof(struct pw_key_v6));
+	__uint(value_size, sizeof(struct pw_rule_value));
 	__uint(max_entries, 1000000);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 };

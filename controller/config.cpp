@@ -1,0 +1,157 @@
+#include "config.hpp"
+
+#include "error.hpp"
+#include "registry/text.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace pw {
+
+void check_source_name(const std::string& n)
+{
+    bool ok = !n.empty() && n.size() <= 64 && n[0] != '.';
+    for (char c : n)
+        ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    if (!ok)
+        throw Error("bad source name '" + n +
+                    "': use letters, digits, '.', '_' and '-' (at most 64, not starting with '.')");
+}
+
+std::set<std::string> parse_block_types(const std::string& list)
+{
+    std::set<std::string> out;
+    for (auto t : text::split_any(list, ", ")) {
+        if (t != "ip" && t != "domain" && t != "domain-mask" && t != "url")
+            throw Error("bad block type '" + std::string(t) +
+                        "': expected ip, domain, domain-mask or url");
+        out.emplace(t);
+    }
+    if (out.empty())
+        throw Error("empty list of block types");
+    return out;
+}
+
+namespace {
+
+template <typename T>
+T number(const std::string& v, const std::string& where)
+{
+    T out{};
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || p != v.data() + v.size())
+        throw Error(where + ": '" + v + "' is not a number");
+    return out;
+}
+
+double ratio(const std::string& v, const std::string& where)
+{
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end || d < 0 || d > 1)
+        throw Error(where + ": '" + v + "' is not a ratio between 0 and 1");
+    return d;
+}
+
+bool boolean(const std::string& v, const std::string& where)
+{
+    if (v == "true" || v == "yes" || v == "1")
+        return true;
+    if (v == "false" || v == "no" || v == "0")
+        return false;
+    throw Error(where + ": '" + v + "' is not true or false");
+}
+
+} // namespace
+
+Config parse_config(const std::string& textin, const std::string& name)
+{
+    Config cfg;
+    std::istringstream in(textin);
+    std::string line, section;
+    SourceSpec* src = nullptr;
+    size_t n = 0;
+    while (std::getline(in, line)) {
+        n++;
+        std::string where = name + ":" + std::to_string(n);
+        std::string_view t = text::trim(line);
+        if (t.empty() || t[0] == '#' || t[0] == ';')
+            continue;
+        if (t.front() == '[') {
+            if (t.back() != ']')
+                throw Error(where + ": unclosed section header");
+            std::string_view inner = text::trim(t.substr(1, t.size() - 2));
+            src = nullptr;
+            if (inner.rfind("source ", 0) == 0) {
+                std::string sname(text::trim(inner.substr(7)));
+                try {
+                    check_source_name(sname);
+                } catch (const Error& e) {
+                    throw Error(where + ": " + e.what());
+                }
+                for (const auto& s : cfg.sources)
+                    if (s.name == sname)
+                        throw Error(where + ": source '" + sname + "' defined twice");
+                cfg.sources.push_back(SourceSpec{});
+                src = &cfg.sources.back();
+                src->name = sname;
+                section = "source";
+            } else if (inner == "guards" || inner == "fetch") {
+                section = inner;
+            } else {
+                throw Error(where + ": unknown section [" + std::string(inner) + "]");
+            }
+            continue;
+        }
+        size_t eq = t.find('=');
+        if (eq == std::string_view::npos)
+            throw Error(where + ": expected 'key = value'");
+        std::string key(text::trim(t.substr(0, eq))), value(text::trim(t.substr(eq + 1)));
+        where += " (" + key + ")";
+        try {
+            if (section == "source") {
+                if (key == "from") src->locations.push_back(value);
+                else if (key == "format") src->format = value == "auto" ? std::nullopt : std::optional(parse_format(value));
+                else if (key == "action") src->action = parse_action(value);
+                else if (key == "interval") src->interval_s = number<unsigned>(value, where);
+                else if (key == "rkn-block-types") src->rkn_block_types = parse_block_types(value);
+                else throw Error("unknown key in [source]");
+            } else if (section == "guards") {
+                if (key == "max-removal") cfg.guards.max_removal = ratio(value, where);
+                else if (key == "min-prefix-len-v4") cfg.guards.min_len_v4 = number<unsigned>(value, where);
+                else if (key == "min-prefix-len-v6") cfg.guards.min_len_v6 = number<unsigned>(value, where);
+                else if (key == "protect") cfg.guards.protect.push_back(Prefix::parse(value));
+                else if (key == "allow-private") cfg.guards.allow_private = boolean(value, where);
+                else throw Error("unknown key in [guards]");
+            } else if (section == "fetch") {
+                if (key == "timeout") cfg.fetch.timeout_s = number<long>(value, where);
+                else if (key == "connect-timeout") cfg.fetch.connect_timeout_s = number<long>(value, where);
+                else if (key == "stall-timeout") cfg.fetch.stall_timeout_s = number<long>(value, where);
+                else if (key == "max-bytes") cfg.fetch.max_bytes = number<uint64_t>(value, where);
+                else throw Error("unknown key in [fetch]");
+            } else {
+                throw Error("key outside any section");
+            }
+        } catch (const Error& e) {
+            std::string msg = e.what();
+            throw Error(msg.rfind(where, 0) == 0 ? msg : where + ": " + msg);
+        }
+    }
+    for (const auto& s : cfg.sources)
+        if (s.locations.empty())
+            throw Error(name + ": source '" + s.name + "' has no 'from'");
+    return cfg;
+}
+
+Config load_config(const std::filesystem::path& file)
+{
+    std::ifstream in(file);
+    if (!in)
+        throw sys_error("cannot read config " + file.string(), errno);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse_config(ss.str(), file.string());
+}
+
+} // namespace pw

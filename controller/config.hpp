@@ -1,0 +1,35 @@
+// The configuration file: sources, guards and fetch limits in an INI-like
+// text (see examples/prefixwall.conf for every key, commented).
+//
+//   [source NAME]      from, format, action, interval, rkn-block-types
+//   [guards]           max-removal, min-prefix-len-v4/-v6, protect, allow-private
+//   [fetch]            timeout, connect-timeout, stall-timeout, max-bytes
+//
+// Keys may repeat where they are lists (from, protect). Every error names
+// the file and line.
+#pragma once
+
+#include "registry/sync.hpp"
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pw {
+
+struct Config {
+    std::vector<SourceSpec> sources;
+    GuardOptions guards;
+    FetchOptions fetch;
+};
+
+Config load_config(const std::filesystem::path& file);
+Config parse_config(const std::string& text, const std::string& name = "config");
+
+// Source names become file names in the state directory: letters, digits,
+// '.', '_' and '-', at most 64, not starting with '.'.
+void check_source_name(const std::string& name);
+std::set<std::string> parse_block_types(const std::string& list);
+
+} // namespace pw

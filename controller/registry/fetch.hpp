@@ -1,0 +1,41 @@
+// Reading a registry's bytes from where it lives: a file path or an
+// http(s) URL (libcurl). Bytes stream to the caller as they arrive, gzip
+// is undone on the way (Content-Encoding or a .gz body), and every limit
+// (size, time) ends the transfer with an Error that names it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace pw {
+
+struct FetchOptions {
+    long connect_timeout_s = 10;
+    long timeout_s = 300;
+    long stall_timeout_s = 30;        // no byte for this long ends the transfer
+    uint64_t max_bytes = 512ull << 20; // on the wire and after gunzip
+    // Conditional request (HTTP): the validators of the last good version.
+    std::string etag;
+    std::string last_modified;
+};
+
+struct FetchResult {
+    bool not_modified = false; // HTTP 304: the last good version stands
+    std::string etag;
+    std::string last_modified;
+    uint64_t bytes = 0;        // bytes handed to the consumer
+    long http_status = 0;
+};
+
+using ByteConsumer = std::function<void(std::string_view)>;
+using Progress = std::function<void(uint64_t bytes)>;
+
+bool is_url(const std::string& location);
+
+// Throws Error("<location>: <reason>") on any failure.
+FetchResult fetch(const std::string& location, const FetchOptions& opts,
+                  const ByteConsumer& out, const Progress& progress = {});
+
+} // namespace pw

@@ -1,0 +1,313 @@
+#include "registry/sync.hpp"
+
+#include "error.hpp"
+#include "registry/impact.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <ostream>
+
+namespace pw {
+
+namespace {
+
+// Collects a source's entries: one per prefix (the first reference wins),
+// rejections counted and the first 100 kept.
+class Collector : public EntrySink {
+public:
+    explicit Collector(SyncReport& r) : r_(r) {}
+    void entry(Entry&& e) override
+    {
+        r_.parsed++;
+        r_.masked += e.masked;
+        auto [it, fresh] = entries.try_emplace(e.prefix, std::move(e.ref));
+        r_.duplicates += !fresh;
+    }
+    void reject(Rejection&& x) override
+    {
+        r_.rejected++;
+        if (r_.rejections.size() < 100)
+            r_.rejections.push_back(std::move(x));
+    }
+    std::map<Prefix, std::string> entries;
+
+private:
+    SyncReport& r_;
+};
+
+std::string locations_key(const SourceSpec& s)
+{
+    std::string k;
+    for (const auto& l : s.locations)
+        k += l + "\n";
+    return k;
+}
+
+class ProgressLine {
+public:
+    explicit ProgressLine(bool on) : on_(on) {}
+    ~ProgressLine()
+    {
+        if (shown_)
+            std::fputs("\r\033[K", stderr);
+    }
+    void update(uint64_t bytes, size_t lines, size_t entries)
+    {
+        if (!on_)
+            return;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::milliseconds(200))
+            return;
+        last_ = now;
+        shown_ = true;
+        std::fprintf(stderr, "\r\033[Kfetched %.1f MB, %zu lines, %zu entries", bytes / 1e6, lines,
+                     entries);
+    }
+    void say(const char* what)
+    {
+        if (!on_)
+            return;
+        shown_ = true;
+        std::fprintf(stderr, "\r\033[K%s", what);
+    }
+
+private:
+    bool on_, shown_ = false;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+} // namespace
+
+SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOptions& opts)
+{
+    auto t0 = std::chrono::steady_clock::now();
+    SyncReport r;
+    r.source = spec.name;
+    if (spec.locations.empty())
+        throw Error("source '" + spec.name + "': no location");
+
+    // 1. Fetch and parse. Any failure throws before anything changes.
+    Collector col(r);
+    ParseOptions popts = opts.parse;
+    popts.rkn_block_types = spec.rkn_block_types;
+    std::unique_ptr<Parser> parser;
+    std::string head;
+    ProgressLine progress(opts.progress);
+    auto consume = [&](std::string_view chunk) {
+        if (!parser) {
+            head.append(chunk);
+            if (head.size() < 4096)
+                return;
+            r.format = spec.format.value_or(detect_format(head));
+            parser = make_parser(r.format, col, popts);
+            std::string h = std::move(head);
+            parser->feed(h);
+            return;
+        }
+        parser->feed(chunk);
+    };
+    SourceMeta meta = ctl.store().load_source_meta(spec.name);
+    bool conditional = spec.locations.size() == 1 && is_url(spec.locations[0]) &&
+                       meta.locations == locations_key(spec) &&
+                       ctl.rules().count_source(spec.name) == meta.entries;
+    uint64_t done_bytes = 0;
+    FetchResult last;
+    for (const auto& loc : spec.locations) {
+        FetchOptions fo = opts.fetch;
+        if (conditional) {
+            fo.etag = meta.etag;
+            fo.last_modified = meta.last_modified;
+        }
+        last = fetch(loc, fo, consume, [&](uint64_t b) {
+            progress.update(done_bytes + b, parser ? parser->stats().lines : 0, r.parsed);
+        });
+        if (last.not_modified) {
+            r.not_modified = true;
+            r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            return r;
+        }
+        done_bytes += last.bytes;
+    }
+    r.bytes = done_bytes;
+    if (!parser) {
+        r.format = spec.format.value_or(detect_format(head));
+        parser = make_parser(r.format, col, popts);
+        parser->feed(head);
+    }
+    parser->finish();
+    r.lines = parser->stats().lines;
+    if (opts.strict && r.rejected > 0)
+        throw Error("source '" + spec.name + "': " + std::to_string(r.rejected) +
+                    " rejected lines with --strict (first: line " +
+                    std::to_string(r.rejections[0].line) + ": " + r.rejections[0].reason + ")");
+
+    // 2. Guards on the new entries.
+    progress.say("checking guards");
+    Guards guards(opts.guards);
+    std::map<Prefix, std::string> accepted;
+    for (auto& [p, ref] : col.entries) {
+        if (spec.action == Action::block) {
+            if (auto refusal = guards.check_block(p)) {
+                r.refused_by_guard[refusal->guard]++;
+                if (r.refusals.size() < 100)
+                    r.refusals.push_back(std::move(*refusal));
+                continue;
+            }
+        }
+        accepted.emplace(p, std::move(ref));
+    }
+
+    // 3. The next rule set: this source's claims replaced.
+    const RuleSet& current = ctl.rules();
+    RuleSet next = current;
+    size_t previous = 0;
+    for (const auto& [p, rule] : current.rules()) {
+        auto it = rule.claims.find(spec.name);
+        if (it == rule.claims.end())
+            continue;
+        previous++;
+        if (accepted.contains(p))
+            r.unchanged++;
+        else {
+            r.removed++;
+            next.remove(p, spec.name);
+        }
+    }
+    std::vector<Prefix> added_blocks;
+    for (auto& [p, ref] : accepted) {
+        const Rule* before = current.find(p);
+        if (!before || !before->claims.contains(spec.name)) {
+            r.added++;
+            if (spec.action == Action::block)
+                added_blocks.push_back(p);
+        }
+        next.add(p, spec.name, Claim{spec.action, ref});
+    }
+
+    // 4. Impact, in addresses.
+    for (Family f : {Family::v4, Family::v6}) {
+        auto before = blocked_ranges(current, f), after = blocked_ranges(next, f);
+        auto fresh = difference(after, before);
+        if (f == Family::v4) {
+            r.v4_blocked_before = to_string(count_units(before));
+            r.v4_blocked_after = to_string(count_units(after));
+            r.v4_newly_blocked = to_string(count_units(fresh));
+        } else {
+            r.v6_64s_blocked_after = to_string(count_units(after, 64));
+            r.v6_64s_newly_blocked = to_string(count_units(fresh, 64));
+        }
+    }
+    std::stable_sort(added_blocks.begin(), added_blocks.end(),
+                     [](const Prefix& a, const Prefix& b) {
+                         return (max_len(a.family) - a.len) > (max_len(b.family) - b.len);
+                     });
+    added_blocks.resize(std::min<size_t>(added_blocks.size(), 5));
+    r.broadest_added = added_blocks;
+
+    // 5. The removal guard: an empty or truncated download looks exactly
+    //    like a registry that dropped most of its entries.
+    if (previous > 0 && !opts.guards.force &&
+        static_cast<double>(r.removed) > opts.guards.max_removal * static_cast<double>(previous)) {
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), "%.0f%%", 100.0 * r.removed / previous);
+        r.refused = "would remove " + std::to_string(r.removed) + " of " +
+                    std::to_string(previous) + " entries (" + buf + ", more than --max-removal " +
+                    std::to_string(opts.guards.max_removal).substr(0, 4) + "); --force to apply";
+    }
+
+    if (!opts.dry_run && r.refused.empty()) {
+        progress.say("applying");
+        CommitReport c = ctl.commit(std::move(next));
+        r.rules_inserted = c.inserted;
+        r.rules_updated = c.updated;
+        r.rules_erased = c.erased;
+        r.applied = true;
+        SourceMeta m;
+        m.locations = locations_key(spec);
+        m.entries = accepted.size();
+        if (spec.locations.size() == 1) {
+            m.etag = last.etag;
+            m.last_modified = last.last_modified;
+        }
+        ctl.store().save_source_meta(spec.name, m);
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+nlohmann::json to_json(const SyncReport& r)
+{
+    using nlohmann::json;
+    json rej = json::array();
+    for (const auto& x : r.rejections)
+        rej.push_back({{"line", x.line}, {"reason", x.reason}});
+    json refused = json::array();
+    for (const auto& x : r.refusals)
+        refused.push_back({{"prefix", x.prefix.to_string()}, {"guard", x.guard}, {"detail", x.detail}});
+    json broad = json::array();
+    for (const auto& p : r.broadest_added)
+        broad.push_back(p.to_string());
+    return {{"source", r.source},
+            {"format", format_name(r.format)},
+            {"not_modified", r.not_modified},
+            {"applied", r.applied},
+            {"refused", r.refused.empty() ? json(nullptr) : json(r.refused)},
+            {"bytes", r.bytes},
+            {"entries", {{"lines", r.lines}, {"parsed", r.parsed}, {"rejected", r.rejected},
+                         {"duplicates", r.duplicates}, {"host_bits_masked", r.masked},
+                         {"rejections", rej}}},
+            {"source_entries", {{"added", r.added}, {"removed", r.removed}, {"unchanged", r.unchanged}}},
+            {"rules", {{"inserted", r.rules_inserted}, {"updated", r.rules_updated},
+                       {"erased", r.rules_erased}}},
+            {"guards", {{"refused", r.refused_by_guard}, {"refusals", refused}}},
+            {"impact", {{"ipv4_addresses_blocked_before", r.v4_blocked_before},
+                        {"ipv4_addresses_blocked_after", r.v4_blocked_after},
+                        {"ipv4_addresses_newly_blocked", r.v4_newly_blocked},
+                        {"ipv6_64s_blocked_after", r.v6_64s_blocked_after},
+                        {"ipv6_64s_newly_blocked", r.v6_64s_newly_blocked},
+                        {"broadest_added", broad}}},
+            {"seconds", r.seconds}};
+}
+
+void print_report(std::ostream& out, const SyncReport& r)
+{
+    out << "source " << r.source << ": ";
+    if (r.not_modified) {
+        out << "not modified (HTTP 304), " << r.seconds * 1000 << " ms\n";
+        return;
+    }
+    out << format_name(r.format) << ", " << r.bytes << " bytes, " << r.lines << " lines\n";
+    out << "  entries: " << r.parsed << " parsed, " << r.rejected << " rejected, " << r.duplicates
+        << " duplicates, " << r.masked << " with host bits masked\n";
+    for (size_t i = 0; i < r.rejections.size() && i < 5; i++)
+        out << "    line " << r.rejections[i].line << ": " << r.rejections[i].reason << "\n";
+    if (r.rejected > 5)
+        out << "    ... " << r.rejected - 5 << " more (--json lists 100)\n";
+    out << "  this source: +" << r.added << " -" << r.removed << " =" << r.unchanged << "\n";
+    for (const auto& [g, n] : r.refused_by_guard)
+        out << "  guard " << g << " refused " << n << " entries\n";
+    for (size_t i = 0; i < r.refusals.size() && i < 5; i++)
+        out << "    " << r.refusals[i].prefix.to_string() << ": " << r.refusals[i].detail << "\n";
+    out << "  IPv4 addresses blocked: " << r.v4_blocked_before << " -> " << r.v4_blocked_after
+        << " (" << r.v4_newly_blocked << " newly blocked)\n";
+    out << "  IPv6 /64s blocked: " << r.v6_64s_blocked_after << " (" << r.v6_64s_newly_blocked
+        << " newly)\n";
+    if (!r.broadest_added.empty()) {
+        out << "  broadest blocks added:";
+        for (const auto& p : r.broadest_added)
+            out << " " << p.to_string();
+        out << "\n";
+    }
+    if (!r.refused.empty())
+        out << "  REFUSED: " << r.refused << "; nothing changed\n";
+    else if (r.applied)
+        out << "  applied: rules +" << r.rules_inserted << " -" << r.rules_erased << " ~"
+            << r.rules_updated << " in " << static_cast<int>(r.seconds * 1000) << " ms\n";
+    else
+        out << "  dry run: nothing changed\n";
+}
+
+} // namespace pw

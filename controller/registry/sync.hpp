@@ -1,0 +1,65 @@
+// Syncing one registry source: fetch, parse, guard, diff against what the
+// source has in force, report the impact, and commit the new version (or
+// nothing at all: a failed, partial or refused sync leaves the last good
+// version in force).
+#pragma once
+
+#include "controller.hpp"
+#include "registry/fetch.hpp"
+#include "registry/guards.hpp"
+#include "registry/parser.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pw {
+
+struct SourceSpec {
+    std::string name;
+    std::vector<std::string> locations; // parts, concatenated in order
+    std::optional<Format> format;       // nullopt: detect
+    Action action = Action::block;
+    std::set<std::string> rkn_block_types{"ip"};
+    unsigned interval_s = 0; // the daemon's refresh interval (0: none)
+};
+
+struct SyncOptions {
+    bool dry_run = false;
+    bool strict = false;   // any rejected line fails the sync
+    bool progress = false; // progress on stderr (a terminal, not --json)
+    FetchOptions fetch;
+    GuardOptions guards;
+    ParseOptions parse;
+};
+
+struct SyncReport {
+    std::string source;
+    Format format = Format::plain;
+    bool not_modified = false; // HTTP 304: nothing to do
+    bool applied = false;      // committed (false for dry runs and refusals)
+    std::string refused;       // why the whole sync was refused, if it was
+    uint64_t bytes = 0;
+    size_t lines = 0, parsed = 0, rejected = 0, duplicates = 0, masked = 0;
+    std::vector<Rejection> rejections; // the first 100
+    size_t added = 0, removed = 0, unchanged = 0; // this source's entries
+    size_t rules_inserted = 0, rules_updated = 0, rules_erased = 0;
+    std::vector<Refusal> refusals;         // entries the guards kept out
+    std::map<std::string, size_t> refused_by_guard;
+    std::vector<Prefix> broadest_added;    // the 5 broadest new blocks
+    std::string v4_blocked_before, v4_blocked_after, v4_newly_blocked;
+    std::string v6_64s_blocked_after, v6_64s_newly_blocked;
+    double seconds = 0;
+};
+
+// Throws Error for a failed fetch or parse (nothing changed).
+SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOptions& opts);
+
+nlohmann::json to_json(const SyncReport& r);
+void print_report(std::ostream& out, const SyncReport& r);
+
+} // namespace pw
