@@ -261,7 +261,7 @@ FetchResult fetch_http(const std::string& url, const FetchOptions& o, const Byte
     CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &result.http_status);
     if (!st.error.empty())
-        throw Error(url + ": " + st.error);
+        throw Error(st.error.rfind(url, 0) == 0 ? st.error : url + ": " + st.error);
     if (rc == CURLE_OPERATION_TIMEDOUT)
         throw Error(url + ": timed out (" + (errbuf[0] ? errbuf : curl_easy_strerror(rc)) + ")");
     if (rc == CURLE_FILESIZE_EXCEEDED)

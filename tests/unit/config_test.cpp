@@ -1,0 +1,75 @@
+#include "config.hpp"
+#include "error.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace pw;
+
+TEST_CASE("a config with sources, guards and fetch limits")
+{
+    Config c = parse_config(R"(# prefixwall
+[guards]
+max-removal = 0.25
+min-prefix-len-v4 = 12
+protect = 192.0.2.0/24
+protect = 2001:db8::/48
+allow-private = yes
+
+[fetch]
+timeout = 60
+max-bytes = 1000000
+
+[source drop]
+from = https://www.spamhaus.org/drop/drop.txt
+format = spamhaus
+interval = 3600
+
+[source rkn]
+from = /var/lib/rkn/dump.xml.00
+from = /var/lib/rkn/dump.xml.01
+action = monitor
+rkn-block-types = ip, domain
+)");
+    CHECK(c.guards.max_removal == doctest::Approx(0.25));
+    CHECK(c.guards.min_len_v4 == 12);
+    CHECK(c.guards.min_len_v6 == 19);
+    CHECK(c.guards.protect.size() == 2);
+    CHECK(c.guards.allow_private);
+    CHECK(c.fetch.timeout_s == 60);
+    CHECK(c.fetch.max_bytes == 1000000);
+    REQUIRE(c.sources.size() == 2);
+    CHECK(c.sources[0].name == "drop");
+    CHECK(c.sources[0].format == Format::spamhaus);
+    CHECK(c.sources[0].interval_s == 3600);
+    CHECK(c.sources[1].locations.size() == 2);
+    CHECK(c.sources[1].action == Action::monitor);
+    CHECK(c.sources[1].rkn_block_types == std::set<std::string>{"domain", "ip"});
+    CHECK_FALSE(c.sources[1].format.has_value());
+}
+
+TEST_CASE("config errors name the file, line and key")
+{
+    auto why = [](const std::string& text) {
+        try {
+            parse_config(text, "t.conf");
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(why("[guards]\nmax-removal = 2\n") ==
+          "t.conf:2 (max-removal): '2' is not a ratio between 0 and 1");
+    CHECK(why("[source a]\nfrom = x\n[source a]\nfrom = y\n") == "t.conf:3: source 'a' defined twice");
+    CHECK(why("[source ../etc]\n") ==
+          "t.conf:1: bad source name '../etc': use letters, digits, '.', '_' and '-' (at most 64, not starting with '.')");
+    CHECK(why("[source a]\n") == "t.conf: source 'a' has no 'from'");
+    CHECK(why("[source a]\nfrom = x\ncolour = red\n") == "t.conf:3 (colour): unknown key in [source]");
+    CHECK(why("[nonsense]\n") == "t.conf:1: unknown section [nonsense]");
+    CHECK(why("key = value\n") == "t.conf:1 (key): key outside any section");
+    CHECK(why("[guards]\nprotect = 192.0.2.0/40\n") ==
+          "t.conf:2 (protect): bad prefix '192.0.2.0/40': prefix length 40 exceeds 32");
+    CHECK(why("[source a]\nfrom = x\nrkn-block-types = ip, dns\n") ==
+          "t.conf:3 (rkn-block-types): bad block type 'dns': expected ip, domain, domain-mask or url");
+    CHECK(why("[fetch]\ntimeout = soon\n") == "t.conf:2 (timeout): 'soon' is not a number");
+    CHECK(why("[guards\n") == "t.conf:1: unclosed section header");
+}
