@@ -1,0 +1,316 @@
+// Registry sync against the real data plane: what lands in the maps,
+// guards that refuse and their overrides, failures that change nothing,
+// several sources on one prefix, 304s, and atomic versions under traffic.
+#include "error.hpp"
+#include "harness.hpp"
+#include "registry/sync.hpp"
+
+#include <doctest/doctest.h>
+#include <bpf/bpf.h>
+#include <httplib.h>
+#include <linux/bpf.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+using namespace pw;
+using pwtest::Frame;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempFiles {
+    fs::path dir;
+    TempFiles()
+    {
+        char tmpl[] = "/tmp/pw-sync-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+    }
+    ~TempFiles() { fs::remove_all(dir); }
+    std::string write(const std::string& name, const std::string& content)
+    {
+        std::ofstream(dir / name) << content;
+        return (dir / name).string();
+    }
+};
+
+SourceSpec spec(const std::string& name, const std::string& location, Action a = Action::block)
+{
+    SourceSpec s;
+    s.name = name;
+    s.locations = {location};
+    s.action = a;
+    return s;
+}
+
+SyncOptions quiet()
+{
+    SyncOptions o;
+    o.guards.protect_host_addresses = false; // the test host's own addresses are not in play
+    return o;
+}
+
+int verdict_to(pwtest::Harness& h, const char* dst, const char* src = "203.0.113.250")
+{
+    ProgramSettings both{Match::both, false, false, false};
+    std::string d = dst, s = src;
+    if (d.find(':') != std::string::npos)
+        return h.run(both, Frame().eth().ipv6("2001:db8:ffff::1", d).udp().bytes());
+    return h.run(both, Frame().eth().ipv4(s, d).udp().bytes());
+}
+
+} // namespace
+
+TEST_CASE("sync: a file source lands in the data plane with its references")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    auto f = t.write("drop.txt", "; header\n192.0.2.0/24 ; SBL1\n2001:db8:bad::/48 ; SBL2\nbogus ; SBL3\n");
+    SyncReport r = sync_source(h.ctl(), spec("drop", f), quiet());
+    CHECK(r.applied);
+    CHECK(r.format == Format::spamhaus);
+    CHECK(r.parsed == 2);
+    CHECK(r.rejected == 1);
+    CHECK(r.added == 2);
+    CHECK(r.v4_newly_blocked == "256");
+    CHECK(r.v6_64s_newly_blocked == "65536");
+    CHECK(verdict_to(h, "192.0.2.7") == XDP_DROP);
+    CHECK(verdict_to(h, "2001:db8:bad::1") == XDP_DROP);
+    const Rule* rule = h.ctl().rules().find(Prefix::parse("192.0.2.0/24"));
+    REQUIRE(rule);
+    CHECK(rule->claims.at("drop").comment == "SBL1");
+
+    // The next version: one entry gone, one new; the rest untouched.
+    t.write("drop.txt", "192.0.2.0/24 ; SBL1\n198.51.100.0/24 ; SBL4\n2001:db8:bad::/48 ; SBL2\n");
+    r = sync_source(h.ctl(), spec("drop", f), quiet());
+    CHECK(r.added == 1);
+    CHECK(r.removed == 0);
+    CHECK(r.unchanged == 2);
+    CHECK(r.rules_inserted == 1);
+    CHECK(verdict_to(h, "198.51.100.1") == XDP_DROP);
+}
+
+TEST_CASE("sync: a failed download changes nothing")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    auto f = t.write("a.txt", "192.0.2.0/24\n");
+    sync_source(h.ctl(), spec("a", f), quiet());
+    CHECK_THROWS_AS(sync_source(h.ctl(), spec("a", (t.dir / "gone.txt").string()), quiet()), Error);
+    CHECK_THROWS_AS(sync_source(h.ctl(), spec("a", "http://127.0.0.1:1/list"), quiet()), Error);
+    CHECK(h.ctl().rules().size() == 1);
+    CHECK(verdict_to(h, "192.0.2.1") == XDP_DROP);
+
+    SyncOptions strict = quiet();
+    strict.strict = true;
+    t.write("a.txt", "192.0.2.0/24\n198.51.100.0/24\nnot-a-prefix\n");
+    CHECK_THROWS_WITH_AS(sync_source(h.ctl(), spec("a", f), strict),
+                         "source 'a': 1 rejected lines with --strict (first: line 3: bad prefix "
+                         "'not-a-prefix': not an IPv4 or IPv6 address)",
+                         Error);
+    CHECK(h.ctl().rules().size() == 1);
+}
+
+TEST_CASE("sync: the removal guard refuses a shrunken registry unless forced")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    std::string full;
+    for (int i = 0; i < 10; i++)
+        full += "192.0.2." + std::to_string(i) + "\n";
+    auto f = t.write("l.txt", full);
+    sync_source(h.ctl(), spec("l", f), quiet());
+    t.write("l.txt", "192.0.2.0\n192.0.2.1\n192.0.2.2\n"); // 7 of 10 gone
+    SyncReport r = sync_source(h.ctl(), spec("l", f), quiet());
+    CHECK_FALSE(r.applied);
+    CHECK(r.refused == "would remove 7 of 10 entries (70%, more than --max-removal 0.50); --force to apply");
+    CHECK(h.ctl().rules().size() == 10);
+    CHECK(verdict_to(h, "192.0.2.9") == XDP_DROP);
+
+    SyncOptions lenient = quiet();
+    lenient.guards.max_removal = 0.8;
+    CHECK(sync_source(h.ctl(), spec("l", f), lenient).applied);
+    CHECK(h.ctl().rules().size() == 3);
+
+    t.write("l.txt", "");
+    SyncOptions force = quiet();
+    force.guards.force = true;
+    CHECK_FALSE(sync_source(h.ctl(), spec("l", f), quiet()).applied);
+    CHECK(sync_source(h.ctl(), spec("l", f), force).applied);
+    CHECK(h.ctl().rules().size() == 0);
+    CHECK(verdict_to(h, "192.0.2.1") == XDP_PASS);
+}
+
+TEST_CASE("sync: broad, protected and private entries are kept out and reported; flags let them in")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    auto f = t.write("l1.netset", "4.0.0.0/7\n10.0.0.0/8\n127.0.0.0/8\n192.0.2.0/24\n198.51.100.0/24\n");
+    SyncOptions o = quiet();
+    o.guards.protect.push_back(Prefix::parse("198.51.100.64/26"));
+    SyncReport r = sync_source(h.ctl(), spec("l1", f), o);
+    CHECK(r.applied);
+    CHECK(r.refused_by_guard == std::map<std::string, size_t>{{"min-prefix-len", 1}, {"private", 1}, {"protected", 2}});
+    CHECK(h.ctl().rules().size() == 1);
+    CHECK(verdict_to(h, "198.51.100.70") == XDP_PASS);
+    CHECK(verdict_to(h, "192.0.2.70") == XDP_DROP);
+
+    o.guards.min_len_v4 = 7;
+    o.guards.allow_private = true;
+    r = sync_source(h.ctl(), spec("l1", f), o);
+    CHECK(r.refused_by_guard == std::map<std::string, size_t>{{"protected", 2}});
+    CHECK(h.ctl().rules().size() == 3);
+    CHECK(r.broadest_added.at(0).to_string() == "4.0.0.0/7");
+}
+
+TEST_CASE("sync: a prefix in several sources stays while any source lists it")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    auto a = t.write("a.txt", "192.0.2.0/24\n198.51.100.0/24\n");
+    auto b = t.write("b.txt", "192.0.2.0/24\n");
+    SyncOptions force = quiet();
+    force.guards.force = true;
+    sync_source(h.ctl(), spec("a", a), force);
+    sync_source(h.ctl(), spec("b", b), force);
+    CHECK(h.ctl().rules().size() == 2);
+    CHECK(h.ctl().rules().find(Prefix::parse("192.0.2.0/24"))->sources() == std::vector<std::string>{"a", "b"});
+    t.write("a.txt", "198.51.100.0/24\n");
+    sync_source(h.ctl(), spec("a", a), force);
+    CHECK(verdict_to(h, "192.0.2.1") == XDP_DROP); // b still lists it
+    t.write("b.txt", "");
+    sync_source(h.ctl(), spec("b", b), force);
+    CHECK(verdict_to(h, "192.0.2.1") == XDP_PASS);
+
+    // An allow source carves an exception out of a block source.
+    auto ok = t.write("ok.txt", "198.51.100.128/25\n");
+    sync_source(h.ctl(), spec("ok", ok, Action::allow), force);
+    CHECK(verdict_to(h, "198.51.100.1") == XDP_DROP);
+    CHECK(verdict_to(h, "198.51.100.200") == XDP_PASS);
+}
+
+TEST_CASE("sync: --dry-run reports and changes nothing")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    auto f = t.write("d.txt", "192.0.2.0/24\n");
+    SyncOptions o = quiet();
+    o.dry_run = true;
+    SyncReport r = sync_source(h.ctl(), spec("d", f), o);
+    CHECK_FALSE(r.applied);
+    CHECK(r.added == 1);
+    CHECK(r.v4_newly_blocked == "256");
+    CHECK(h.ctl().rules().size() == 0);
+    CHECK(verdict_to(h, "192.0.2.1") == XDP_PASS);
+}
+
+TEST_CASE("sync over HTTP: an unchanged registry costs one 304")
+{
+    httplib::Server svr;
+    std::atomic<int> full{0}, not_modified{0};
+    svr.Get("/drop.txt", [&](const httplib::Request& req, httplib::Response& res) {
+        if (req.get_header_value("If-None-Match") == "\"v1\"") {
+            not_modified++;
+            res.status = 304;
+            return;
+        }
+        full++;
+        res.set_header("ETag", "\"v1\"");
+        res.set_content("192.0.2.0/24 ; SBL1\n", "text/plain");
+    });
+    int port = svr.bind_to_any_port("127.0.0.1");
+    std::thread th([&] { svr.listen_after_bind(); });
+    while (!svr.is_running())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+    pwtest::Harness h;
+    auto s = spec("http", "http://127.0.0.1:" + std::to_string(port) + "/drop.txt");
+    CHECK(sync_source(h.ctl(), s, quiet()).applied);
+    SyncReport r = sync_source(h.ctl(), s, quiet());
+    CHECK(r.not_modified);
+    CHECK_FALSE(r.applied);
+    CHECK(full == 1);
+    CHECK(not_modified == 1);
+    CHECK(verdict_to(h, "192.0.2.1") == XDP_DROP);
+    MESSAGE("304 sync took " << r.seconds * 1000 << " ms");
+    svr.stop();
+    th.join();
+}
+
+TEST_CASE("atomicity: under traffic, every verdict is one that version A or version B gives")
+{
+    // A: block 192.0.2.0/24 with an allow for 192.0.2.128/25, and block
+    //    198.51.100.0/24. B: block 203.0.113.0/24 only.
+    // Packet 1, 192.0.2.201 to 192.0.2.200: A passes (allow), B passes. Half of A
+    //    (the block without its allow) would drop it.
+    // Packet 2, from 198.51.100.1 to 203.0.113.1: A drops (src), B drops
+    //    (dst). A state with neither block would pass it.
+    pwtest::Harness h;
+    TempFiles t;
+    // Each version also carries 3,000 filler entries of its own, so that a
+    // non-atomic update would leave long half-applied windows to catch.
+    auto filler = [](int version) {
+        std::string s;
+        for (int i = 0; i < 3000; i++)
+            s += "100." + std::to_string(64 + version * 16 + i / 256) + "." + std::to_string(i % 256) + ".0/24\n";
+        return s;
+    };
+    const std::string version_a = filler(0) + "192.0.2.0/24\n198.51.100.0/24\n";
+    const std::string version_b = filler(1) + "203.0.113.0/24\n";
+    auto blocks = t.write("blocks.txt", version_a);
+    auto allows = t.write("allows.txt", "192.0.2.128/25\n");
+    SyncOptions force = quiet();
+    force.guards.force = true;
+    force.guards.allow_private = true; // the fillers are in 100.64.0.0/10
+    sync_source(h.ctl(), spec("blocks", blocks), force);
+    sync_source(h.ctl(), spec("allows", allows, Action::allow), force);
+
+    ProgramSettings both{Match::both, false, false, false};
+    int prog = h.prog(both);
+    auto p1 = Frame().eth().ipv4("192.0.2.201", "192.0.2.200").udp().bytes();
+    auto p2 = Frame().eth().ipv4("198.51.100.1", "203.0.113.1").udp().bytes();
+    std::atomic<bool> stop{false};
+    std::atomic<long> runs{0}, bad1{0}, bad2{0};
+    std::thread traffic([&] {
+        std::vector<uint8_t> out(256);
+        while (!stop) {
+            for (auto* p : {&p1, &p2}) {
+                LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data(), .data_out = out.data(),
+                            .data_size_in = static_cast<__u32>(p->size()),
+                            .data_size_out = static_cast<__u32>(out.size()), .repeat = 50);
+                if (bpf_prog_test_run_opts(prog, &o) != 0)
+                    continue;
+                if (p == &p1 && o.retval != XDP_PASS)
+                    bad1++;
+                if (p == &p2 && o.retval != XDP_DROP)
+                    bad2++;
+                runs++;
+            }
+        }
+    });
+
+    // Flip between A and B: each sync of "blocks" replaces all its entries
+    // at once, the allow source follows in the same order.
+    for (int i = 0; i < 60; i++) {
+        bool to_b = i % 2 == 0;
+        t.write("blocks.txt", to_b ? version_b : version_a);
+        t.write("allows.txt", to_b ? "" : "192.0.2.128/25\n");
+        if (to_b) {
+            // Leaving A: the exception may only go once its block is gone.
+            sync_source(h.ctl(), spec("blocks", blocks), force);
+            sync_source(h.ctl(), spec("allows", allows, Action::allow), force);
+        } else {
+            sync_source(h.ctl(), spec("allows", allows, Action::allow), force);
+            sync_source(h.ctl(), spec("blocks", blocks), force);
+        }
+    }
+    stop = true;
+    traffic.join();
+    MESSAGE(runs.load() << " test runs of 50 packets during 60 version changes");
+    CHECK(runs > 100);
+    CHECK(bad1.load() == 0);
+    CHECK(bad2.load() == 0);
+}
