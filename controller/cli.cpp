@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <set>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -208,6 +209,7 @@ int cmd_add(const Global& g, const std::vector<std::string>& args, std::ostream&
     for (const auto& p : prefixes)
         next.add(p, source, Claim{a, comment});
     auto r = c.commit(next);
+    c.store().forget_source_meta(source); // its claims no longer match the registry
     out << "added " << prefixes.size() << " prefix" << (prefixes.size() == 1 ? "" : "es")
         << " (" << r.inserted << " new, " << r.updated << " changed)\n";
     return 0;
@@ -225,6 +227,7 @@ int cmd_del(const Global& g, const std::vector<std::string>& args, std::ostream&
     auto prefixes = parse_prefixes(pos, err);
     Controller c(g.paths, g.capacity, false);
     RuleSet next = c.rules();
+    std::set<std::string> touched;
     for (const auto& p : prefixes) {
         const Rule* r = next.find(p);
         if (!r)
@@ -232,9 +235,14 @@ int cmd_del(const Global& g, const std::vector<std::string>& args, std::ostream&
         if (!source.empty() && !r->claims.contains(source))
             throw Error("del: " + p.to_string() + " is not listed by source '" + source +
                         "'; nothing changed");
+        for (const auto& name : r->sources())
+            if (source.empty() || name == source)
+                touched.insert(name);
         next.remove(p, source);
     }
     auto r = c.commit(next);
+    for (const auto& name : touched)
+        c.store().forget_source_meta(name); // its claims no longer match the registry
     out << "deleted " << prefixes.size() << (source.empty() ? "" : " claim")
         << (prefixes.size() == 1 ? "" : "s") << " (" << r.erased << " rules removed, "
         << r.updated << " changed)\n";

@@ -107,7 +107,14 @@ Config parse_config(const std::string& textin, const std::string& name)
         size_t eq = t.find('=');
         if (eq == std::string_view::npos)
             throw Error(where + ": expected 'key = value'");
-        std::string key(text::trim(t.substr(0, eq))), value(text::trim(t.substr(eq + 1)));
+        std::string_view raw = t.substr(eq + 1);
+        // A comment after a value needs white space before its '#'.
+        for (size_t i = 1; i < raw.size(); i++)
+            if (raw[i] == '#' && (raw[i - 1] == ' ' || raw[i - 1] == '\t')) {
+                raw = raw.substr(0, i);
+                break;
+            }
+        std::string key(text::trim(t.substr(0, eq))), value(text::trim(raw));
         where += " (" + key + ")";
         try {
             if (section == "source") {

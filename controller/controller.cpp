@@ -21,9 +21,16 @@ Controller::Controller(const Paths& paths, const Capacity& want, bool create)
     : paths_(paths), lock_(ensured(paths.pin_dir)), store_(paths.state_dir)
 {
     dp_ = Dataplane::open(paths.pin_dir, want, create);
-    rules_ = store_.load_rules();
-    if (dp_ && store_.pending())
-        reconcile();
+}
+
+const RuleSet& Controller::rules() const
+{
+    if (!rules_) {
+        rules_ = store_.load_rules();
+        if (dp_ && store_.pending())
+            const_cast<Controller*>(this)->reconcile();
+    }
+    return *rules_;
 }
 
 const Dataplane& Controller::dp() const
@@ -38,15 +45,16 @@ void Controller::reconcile()
 {
     // An earlier run stopped between saving the state and finishing the
     // maps: make both rule copies equal the saved rules.
-    dp_->rebuild(rules_);
-    dp_->release_slots([this](uint32_t id) { return rules_.find_id(id) != nullptr; });
+    dp_->rebuild(*rules_);
+    dp_->release_slots([this](uint32_t id) { return rules_->find_id(id) != nullptr; });
     store_.clear_pending();
 }
 
 CommitReport Controller::commit(RuleSet next)
 {
+    const RuleSet& current = rules();
     // Ids are never reused, whatever set the caller built.
-    next.set_next_id(std::max(next.next_id(), rules_.next_id()));
+    next.set_next_id(std::max(next.next_id(), current.next_id()));
     if (!dp_)
         dp_ = Dataplane::open(paths_.pin_dir, Capacity{}, true);
     const Dataplane& d = *dp_;
@@ -54,7 +62,7 @@ CommitReport Controller::commit(RuleSet next)
     // The diff, as entry writes and the writes that undo them.
     std::vector<EntryWrite> writes, undo;
     CommitReport report;
-    auto a = rules_.rules().begin(), ae = rules_.rules().end();
+    auto a = current.rules().begin(), ae = current.rules().end();
     auto b = next.rules().begin(), be = next.rules().end();
     auto action = [](const Rule& r) { return static_cast<uint8_t>(r.action()); };
     while (a != ae || b != be) {
@@ -90,7 +98,7 @@ CommitReport Controller::commit(RuleSet next)
                         " when the maps are created); nothing changed");
     }
     if (writes.empty()) {
-        if (next.next_id() != rules_.next_id() || next.rules() != rules_.rules()) {
+        if (next.next_id() != current.next_id() || next.rules() != current.rules()) {
             store_.save_rules(next); // metadata only (sources, comments)
             rules_ = std::move(next);
         }
@@ -105,14 +113,14 @@ CommitReport Controller::commit(RuleSet next)
         store_.save_rules(next);
         complete = d.apply(writes, undo);
     } catch (...) {
-        store_.save_rules(rules_);
+        store_.save_rules(current);
         store_.clear_pending();
         throw;
     }
     rules_ = std::move(next);
     if (complete)
         store_.clear_pending();
-    d.release_slots([this](uint32_t id) { return rules_.find_id(id) != nullptr; });
+    d.release_slots([this](uint32_t id) { return rules_->find_id(id) != nullptr; });
     return report;
 }
 
@@ -157,7 +165,7 @@ LookupResult Controller::lookup(const Address& addr) const
     if (!dp_)
         return r;
     if (auto v = dp_->lookup(addr)) {
-        r.rule = rules_.find_id(v->rule_id);
+        r.rule = rules().find_id(v->rule_id);
         r.drop = v->action == PW_ACTION_BLOCK;
     }
     return r;
@@ -169,7 +177,7 @@ std::vector<RuleStats> Controller::rule_stats() const
     if (!dp_)
         return out;
     auto counters = dp_->rule_counters();
-    for (const auto& [prefix, rule] : rules_.rules()) {
+    for (const auto& [prefix, rule] : rules().rules()) {
         auto it = counters.find(rule.id);
         out.push_back({&rule, it == counters.end() ? Counter{} : it->second});
     }

@@ -43,7 +43,10 @@ public:
     // unset and no maps pinned yet, dataplane() is empty.
     Controller(const Paths& paths, const Capacity& want, bool create);
 
-    const RuleSet& rules() const { return rules_; }
+    // The rules in force, loaded from the state directory on first use
+    // (a sync answered by a 304 never needs them); an interrupted earlier
+    // run is repaired then.
+    const RuleSet& rules() const;
     const Dataplane* dataplane() const { return dp_ ? &*dp_ : nullptr; }
     const StateStore& store() const { return store_; }
     std::vector<Attachment> attachments() const { return store_.load_attachments(); }
@@ -69,7 +72,7 @@ private:
     PinDirLock lock_;
     StateStore store_;
     std::optional<Dataplane> dp_;
-    RuleSet rules_;
+    mutable std::optional<RuleSet> rules_;
 };
 
 } // namespace pw

@@ -44,11 +44,21 @@ std::vector<std::string> Rule::sources() const
     return out;
 }
 
+void RuleSet::count_claim(const std::string& source, int delta)
+{
+    auto it = per_source_.try_emplace(source, 0).first;
+    it->second += static_cast<size_t>(delta);
+    if (it->second == 0)
+        per_source_.erase(it);
+}
+
 EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
                          const Claim& claim)
 {
     auto it = rules_.find(prefix);
     if (it == rules_.end()) {
+        count_claim(source, 1);
+        per_family_[prefix.family == Family::v4 ? 0 : 1]++;
         Rule r;
         r.id = next_id_++;
         r.prefix = prefix;
@@ -58,7 +68,9 @@ EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
         return EntryChange::insert;
     }
     Action before = it->second.action();
-    it->second.claims[source] = claim;
+    auto [c, fresh] = it->second.claims.insert_or_assign(source, claim);
+    if (fresh)
+        count_claim(source, 1);
     return it->second.action() == before ? EntryChange::none
                                          : EntryChange::update;
 }
@@ -73,10 +85,14 @@ EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
         Action before = r.action();
         if (r.claims.erase(source) == 0)
             return EntryChange::none;
+        count_claim(source, -1);
         if (!r.claims.empty())
             return r.action() == before ? EntryChange::none
                                         : EntryChange::update;
     }
+    for (const auto& [name, _] : r.claims)
+        count_claim(name, -1);
+    per_family_[prefix.family == Family::v4 ? 0 : 1]--;
     by_id_.erase(r.id);
     rules_.erase(it);
     return EntryChange::erase;
@@ -103,11 +119,7 @@ const Rule* RuleSet::longest_match(const Address& addr) const
     return nullptr;
 }
 
-size_t RuleSet::count(Family f) const
-{
-    return std::count_if(rules_.begin(), rules_.end(),
-                         [f](const auto& kv) { return kv.first.family == f; });
-}
+size_t RuleSet::count(Family f) const { return per_family_[f == Family::v4 ? 0 : 1]; }
 
 size_t RuleSet::count(Family f, Action a) const
 {
@@ -118,15 +130,21 @@ size_t RuleSet::count(Family f, Action a) const
 
 size_t RuleSet::count_source(const std::string& source) const
 {
-    return std::count_if(rules_.begin(), rules_.end(),
-                         [&](const auto& kv) { return kv.second.claims.contains(source); });
+    auto it = per_source_.find(source);
+    return it == per_source_.end() ? 0 : it->second;
 }
 
 void RuleSet::restore(Rule rule)
 {
+    if (rules_.contains(rule.prefix))
+        remove(rule.prefix, "");
     next_id_ = std::max(next_id_, rule.id + 1);
+    for (const auto& [name, _] : rule.claims)
+        count_claim(name, 1);
+    per_family_[rule.prefix.family == Family::v4 ? 0 : 1]++;
     by_id_[rule.id] = rule.prefix;
-    rules_[rule.prefix] = std::move(rule);
+    Prefix key = rule.prefix;
+    rules_.emplace_hint(rules_.end(), key, std::move(rule));
 }
 
 } // namespace pw

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,8 +66,12 @@ public:
     void set_next_id(uint32_t id) { next_id_ = id; }
 
 private:
+    void count_claim(const std::string& source, int delta);
+
     std::map<Prefix, Rule> rules_;
-    std::map<uint32_t, Prefix> by_id_;
+    std::unordered_map<uint32_t, Prefix> by_id_;
+    std::map<std::string, size_t> per_source_; // claims per source
+    size_t per_family_[2] = {0, 0};
     uint32_t next_id_ = 1;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <ctime>
 #include <cstring>
 #include <fstream>
@@ -152,9 +153,17 @@ RuleSet StateStore::load_rules() const
         return set;
     std::string line;
     size_t lineno = 0;
-    std::map<uint32_t, Rule> rules;
+    // The file is written in prefix order with a rule's claims on
+    // consecutive lines: a rule is complete when the next line starts
+    // another prefix.
     auto bad = [&](const std::string& why) {
         return Error(path.string() + ":" + std::to_string(lineno) + ": " + why);
+    };
+    Rule pending;
+    auto flush = [&] {
+        if (pending.id)
+            set.restore(std::move(pending));
+        pending = Rule{};
     };
     while (std::getline(in, line)) {
         lineno++;
@@ -168,16 +177,22 @@ RuleSet StateStore::load_rules() const
         auto f = split_tabs(line);
         if (f.size() != 5)
             throw bad("expected 5 tab-separated fields");
-        uint32_t id = static_cast<uint32_t>(std::stoul(std::string(f[0])));
-        Rule& r = rules[id];
-        r.id = id;
-        r.prefix = Prefix::parse(f[1]);
-        r.claims[unescape(f[2])] = Claim{parse_action(f[3]), unescape(f[4])};
+        uint32_t id = 0;
+        auto [p, ec] = std::from_chars(f[0].data(), f[0].data() + f[0].size(), id);
+        if (ec != std::errc() || id == 0)
+            throw bad("bad rule id '" + std::string(f[0]) + "'");
+        if (id != pending.id) {
+            flush();
+            pending.id = id;
+            try {
+                pending.prefix = Prefix::parse(f[1]);
+            } catch (const Error& e) {
+                throw bad(e.what());
+            }
+        }
+        pending.claims.emplace(unescape(f[2]), Claim{parse_action(f[3]), unescape(f[4])});
     }
-    uint32_t next = set.next_id();
-    for (auto& [_, r] : rules)
-        set.restore(std::move(r));
-    set.set_next_id(std::max(next, set.next_id()));
+    flush();
     return set;
 }
 
@@ -271,6 +286,12 @@ void StateStore::save_source_meta(const std::string& source, SourceMeta m) const
                                 {"last_success", m.last_success}}
                          .dump(2) +
                      "\n");
+}
+
+void StateStore::forget_source_meta(const std::string& source) const
+{
+    std::error_code ec;
+    fs::remove(dir_ / "sources" / (source + ".json"), ec);
 }
 
 bool StateStore::pending() const { return fs::exists(dir_ / kPendingFile); }

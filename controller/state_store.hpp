@@ -54,6 +54,7 @@ public:
 
     SourceMeta load_source_meta(const std::string& source) const;
     void save_source_meta(const std::string& source, SourceMeta meta) const;
+    void forget_source_meta(const std::string& source) const;
 
     bool pending() const;
     void mark_pending() const;

@@ -7,11 +7,16 @@
 
 namespace pw {
 
-namespace {
-
-bool overlaps(const Prefix& a, const Prefix& b) { return a.contains(b) || b.contains(a); }
-
-} // namespace
+Guards::Span Guards::span(const Prefix& p)
+{
+    unsigned __int128 first = 0, last = 0;
+    Address a = p.first(), b = p.last();
+    for (unsigned i = 0; i < addr_bytes(p.family); i++) {
+        first = first << 8 | a.bytes[i];
+        last = last << 8 | b.bytes[i];
+    }
+    return {p.family, first, last};
+}
 
 std::vector<Prefix> host_addresses()
 {
@@ -66,6 +71,10 @@ Guards::Guards(const GuardOptions& o) : opts_(o)
     };
     for (const char* p : reserved)
         private_.emplace_back(Prefix::parse(p), "private or reserved");
+    for (const auto& [p, _] : protected_)
+        protected_spans_.push_back(span(p));
+    for (const auto& [p, _] : private_)
+        private_spans_.push_back(span(p));
 }
 
 std::optional<Refusal> Guards::check_block(const Prefix& p) const
@@ -75,14 +84,16 @@ std::optional<Refusal> Guards::check_block(const Prefix& p) const
         return Refusal{p, "min-prefix-len",
                        "broader than /" + std::to_string(min) + " (--min-prefix-len-" +
                            (p.family == Family::v4 ? "v4" : "v6") + ")"};
-    for (const auto& [q, why] : protected_)
-        if (overlaps(p, q))
-            return Refusal{p, "protected", "overlaps " + q.to_string() + " (" + why + ")"};
+    Span s = span(p);
+    for (size_t i = 0; i < protected_spans_.size(); i++)
+        if (overlaps(s, protected_spans_[i]))
+            return Refusal{p, "protected", "overlaps " + protected_[i].first.to_string() + " (" +
+                                               protected_[i].second + ")"};
     if (!opts_.allow_private)
-        for (const auto& [q, why] : private_)
-            if (overlaps(p, q))
-                return Refusal{p, "private",
-                               "overlaps " + q.to_string() + " (" + why + "; --allow-private)"};
+        for (size_t i = 0; i < private_spans_.size(); i++)
+            if (overlaps(s, private_spans_[i]))
+                return Refusal{p, "private", "overlaps " + private_[i].first.to_string() + " (" +
+                                                 private_[i].second + "; --allow-private)"};
     return std::nullopt;
 }
 

@@ -35,9 +35,20 @@ public:
     const std::vector<std::pair<Prefix, std::string>>& protected_prefixes() const { return protected_; }
 
 private:
+    struct Span {
+        Family family;
+        unsigned __int128 first, last;
+    };
+    static Span span(const Prefix& p);
+    static bool overlaps(const Span& a, const Span& b)
+    {
+        return a.family == b.family && a.first <= b.last && b.first <= a.last;
+    }
+
     GuardOptions opts_;
     std::vector<std::pair<Prefix, std::string>> protected_; // prefix, why
     std::vector<std::pair<Prefix, std::string>> private_;
+    std::vector<Span> protected_spans_, private_spans_;
 };
 
 // This host's interface addresses (getifaddrs), as /32 and /128 prefixes.

@@ -85,6 +85,12 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
 {
     auto t0 = std::chrono::steady_clock::now();
     SyncReport r;
+    auto lap = t0;
+    auto phase = [&](const char* name) {
+        auto now = std::chrono::steady_clock::now();
+        r.phases.emplace_back(name, std::chrono::duration<double>(now - lap).count());
+        lap = now;
+    };
     r.source = spec.name;
     if (spec.locations.empty())
         throw Error("source '" + spec.name + "': no location");
@@ -110,9 +116,11 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
         parser->feed(chunk);
     };
     SourceMeta meta = ctl.store().load_source_meta(spec.name);
+    // A 304 means "what you applied last time is still current": trusted
+    // only when the last good sync came from this location (add and del
+    // on the source's own claims forget the validators).
     bool conditional = spec.locations.size() == 1 && is_url(spec.locations[0]) &&
-                       meta.locations == locations_key(spec) &&
-                       ctl.rules().count_source(spec.name) == meta.entries;
+                       meta.locations == locations_key(spec);
     uint64_t done_bytes = 0;
     FetchResult last;
     for (const auto& loc : spec.locations) {
@@ -144,6 +152,7 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
                     " rejected lines with --strict (first: line " +
                     std::to_string(r.rejections[0].line) + ": " + r.rejections[0].reason + ")");
 
+    phase("fetch+parse");
     // 2. Guards on the new entries.
     progress.say("checking guards");
     Guards guards(opts.guards);
@@ -160,6 +169,7 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
         accepted.emplace(p, std::move(ref));
     }
 
+    phase("guards");
     // 3. The next rule set: this source's claims replaced.
     const RuleSet& current = ctl.rules();
     RuleSet next = current;
@@ -187,6 +197,7 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
         next.add(p, spec.name, Claim{spec.action, ref});
     }
 
+    phase("diff");
     // 4. Impact, in addresses.
     for (Family f : {Family::v4, Family::v6}) {
         auto before = blocked_ranges(current, f), after = blocked_ranges(next, f);
@@ -207,6 +218,7 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
     added_blocks.resize(std::min<size_t>(added_blocks.size(), 5));
     r.broadest_added = added_blocks;
 
+    phase("impact");
     // 5. The removal guard: an empty or truncated download looks exactly
     //    like a registry that dropped most of its entries.
     if (previous > 0 && !opts.guards.force &&
@@ -225,6 +237,7 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
         r.rules_updated = c.updated;
         r.rules_erased = c.erased;
         r.applied = true;
+        phase("commit");
         SourceMeta m;
         m.locations = locations_key(spec);
         m.entries = accepted.size();
@@ -269,7 +282,8 @@ nlohmann::json to_json(const SyncReport& r)
                         {"ipv6_64s_blocked_after", r.v6_64s_blocked_after},
                         {"ipv6_64s_newly_blocked", r.v6_64s_newly_blocked},
                         {"broadest_added", broad}}},
-            {"seconds", r.seconds}};
+            {"seconds", r.seconds},
+            {"phases", r.phases}};
 }
 
 void print_report(std::ostream& out, const SyncReport& r)

@@ -54,6 +54,7 @@ struct SyncReport {
     std::string v4_blocked_before, v4_blocked_after, v4_newly_blocked;
     std::string v6_64s_blocked_after, v6_64s_newly_blocked;
     double seconds = 0;
+    std::vector<std::pair<std::string, double>> phases; // seconds per phase
 };
 
 // Throws Error for a failed fetch or parse (nothing changed).

@@ -73,3 +73,19 @@ TEST_CASE("config errors name the file, line and key")
     CHECK(why("[fetch]\ntimeout = soon\n") == "t.conf:2 (timeout): 'soon' is not a number");
     CHECK(why("[guards\n") == "t.conf:1: unclosed section header");
 }
+
+TEST_CASE("the example config in the repository parses")
+{
+    Config c = load_config(std::string(PW_FIXTURES_DIR) + "/../../examples/prefixwall.conf");
+    CHECK(c.sources.size() == 5);
+    CHECK(c.fetch.connect_timeout_s == 10);
+    CHECK(c.guards.protect.size() == 1);
+    CHECK(c.sources[3].action == Action::monitor);
+    CHECK(c.sources[3].rkn_block_types == std::set<std::string>{"domain", "domain-mask", "url"});
+}
+
+TEST_CASE("a '#' inside a value stays; one after white space starts a comment")
+{
+    Config c = parse_config("[source a]\nfrom = http://x.example/list#frag   # the list\n");
+    CHECK(c.sources[0].locations[0] == "http://x.example/list#frag");
+}
