@@ -1,7 +1,10 @@
 #include "cli.hpp"
 
+#include "atomic_file.hpp"
 #include "config.hpp"
 #include "controller.hpp"
+#include "load.hpp"
+#include "metrics.hpp"
 #include "registry/sync.hpp"
 #include "error.hpp"
 #include "report.hpp"
@@ -16,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 #include <unistd.h>
 
 namespace pw {
@@ -37,7 +41,8 @@ commands:
   del PREFIX... [--source NAME]
   list [--source NAME] [--json]
   lookup ADDRESS [--json]
-  stats [--json]
+  stats [--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]
+  metrics [--output FILE] [--metrics-top-k K]
   sync --source NAME --from LOCATION... [--format F] [--action A] [--dry-run] [--json]
   sync --config FILE [--source NAME] [--dry-run] [--json]
        guards: [--max-removal R] [--force] [--min-prefix-len-v4 N] [--min-prefix-len-v6 N]
@@ -294,13 +299,64 @@ int cmd_status(const Global& g, const std::vector<std::string>& args, std::ostre
 int cmd_stats(const Global& g, const std::vector<std::string>& args, std::ostream& out)
 {
     bool as_json = false;
+    size_t top = 0;
+    std::string sort = "packets", source;
+    double interval = 0;
     po::options_description o;
-    o.add_options()("json,j", po::bool_switch(&as_json));
+    o.add_options()("json,j", po::bool_switch(&as_json))("top", po::value(&top))(
+        "sort", po::value(&sort))("interval", po::value(&interval))("source", po::value(&source));
     std::vector<std::string> pos;
     parse(args, o, pos, "stats");
     need_args(pos, 0, 0, "stats", "");
+    SortKey key = parse_sort_key(sort);
+    if (interval < 0 || interval > 3600)
+        throw UsageError("stats: --interval must be between 0 and 3600 seconds");
+    if ((key == SortKey::pps || key == SortKey::bps) && interval <= 0)
+        throw UsageError("stats: --sort " + sort + " needs --interval");
+    LoadSnapshot before, now;
+    {
+        Controller c(g.paths, g.capacity, false);
+        const Dataplane* dp = c.dataplane();
+        if (!dp)
+            throw Error("no prefixwall maps pinned under " + g.paths.pin_dir.string());
+        before = read_load(*dp);
+    }
+    // The lock is not held while waiting: other commands go on meanwhile.
+    if (interval > 0)
+        std::this_thread::sleep_for(std::chrono::duration<double>(interval));
     Controller c(g.paths, g.capacity, false);
-    print_stats(out, c, as_json);
+    now = interval > 0 ? read_load(*c.dataplane()) : before;
+    StatsView v;
+    v.now = &now;
+    v.before = interval > 0 ? &before : nullptr;
+    v.rules = rank_rules(c.rules(), now, v.before, key, top, source);
+    v.sources = source_loads(c.rules(), now, c.store().load_retired());
+    if (!source.empty())
+        std::erase_if(v.sources, [&](const SourceLoad& s) { return s.source != source; });
+    print_stats(out, v, as_json);
+    return 0;
+}
+
+int cmd_metrics(const Global& g, const std::vector<std::string>& args, std::ostream& out)
+{
+    std::string output;
+    size_t top_k = 50;
+    po::options_description o;
+    o.add_options()("output", po::value(&output))("metrics-top-k", po::value(&top_k));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "metrics");
+    need_args(pos, 0, 0, "metrics", "");
+    Controller c(g.paths, g.capacity, false);
+    const Dataplane* dp = c.dataplane();
+    if (!dp)
+        throw Error("no prefixwall maps pinned under " + g.paths.pin_dir.string());
+    LoadSnapshot now = read_load(*dp);
+    std::string text = render_metrics(metrics_input(c, now, nullptr, top_k));
+    if (output.empty()) {
+        out << text;
+        return 0;
+    }
+    write_file_atomic(output, text);
     return 0;
 }
 
@@ -380,14 +436,19 @@ int cmd_sync(const Global& g, const std::vector<std::string>& args, std::ostream
     for (const auto& spec : cfg.sources) {
         try {
             SyncReport r = sync_source(c, spec, so);
-            if (!r.refused.empty())
+            if (!r.refused.empty()) {
                 rc = 1;
+                if (!so.dry_run)
+                    c.store().record_sync_failure(spec.name);
+            }
             if (as_json)
                 reports.push_back(to_json(r));
             else
                 print_report(out, r);
         } catch (const Error& e) {
             rc = 1;
+            if (!so.dry_run)
+                c.store().record_sync_failure(spec.name);
             if (as_json)
                 reports.push_back({{"source", spec.name}, {"error", e.what()}});
             else
@@ -480,7 +541,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             return 0;
         }
         static const char* known[] = {"attach", "detach", "status", "add", "del",
-                                      "list",   "lookup", "stats",  "sync"};
+                                      "list",   "lookup", "stats",  "sync", "metrics"};
         if (std::find_if(std::begin(known), std::end(known),
                          [&](const char* k) { return cmd == k; }) == std::end(known))
             throw UsageError("unknown command '" + cmd + "' (see 'prefixwall --help')");
@@ -496,6 +557,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (cmd == "list") return cmd_list(g, rest, out);
         if (cmd == "lookup") return cmd_lookup(g, rest, out);
         if (cmd == "sync") return cmd_sync(g, rest, out, err);
+        if (cmd == "metrics") return cmd_metrics(g, rest, out);
         return cmd_stats(g, rest, out);
     } catch (const UsageError& e) {
         if (json_errors)

@@ -59,14 +59,18 @@ CommitReport Controller::commit(RuleSet next)
         dp_ = Dataplane::open(paths_.pin_dir, Capacity{}, true);
     const Dataplane& d = *dp_;
 
-    // The diff, as entry writes and the writes that undo them.
+    // The diff, as entry writes and the writes that undo them; and whose
+    // counts leave which source (erased rules, claims dropped from rules
+    // that stay), to keep them in the sources' totals.
     std::vector<EntryWrite> writes, undo;
+    std::map<uint32_t, std::vector<std::string>> leaving;
     CommitReport report;
     auto a = current.rules().begin(), ae = current.rules().end();
     auto b = next.rules().begin(), be = next.rules().end();
     auto action = [](const Rule& r) { return static_cast<uint8_t>(r.action()); };
     while (a != ae || b != be) {
         if (b == be || (a != ae && a->first < b->first)) {
+            leaving[a->second.id] = a->second.sources();
             writes.push_back({a->first, 0, 0, a->second.id});
             undo.push_back({a->first, a->second.id, action(a->second), 0});
             report.erased++;
@@ -77,6 +81,9 @@ CommitReport Controller::commit(RuleSet next)
             report.inserted++;
             ++b;
         } else {
+            for (const auto& [name, _] : a->second.claims)
+                if (!b->second.claims.contains(name))
+                    leaving[a->second.id].push_back(name);
             if (a->second.id != b->second.id || a->second.action() != b->second.action()) {
                 writes.push_back({b->first, b->second.id, action(b->second), a->second.id});
                 undo.push_back({a->first, a->second.id, action(a->second), b->second.id});

@@ -4,6 +4,7 @@
 // so filtering goes on whatever happens to the controller.
 #pragma once
 
+#include "counter.hpp"
 #include "prefix.hpp"
 #include "rules.hpp"
 #include "state_store.hpp"
@@ -43,17 +44,6 @@ struct EntryWrite {
     uint32_t prev_rule_id = 0;
 };
 
-struct Counter {
-    uint64_t packets = 0;
-    uint64_t bytes = 0;
-    Counter& operator+=(const Counter& o)
-    {
-        packets += o.packets;
-        bytes += o.bytes;
-        return *this;
-    }
-    bool operator==(const Counter&) const = default;
-};
 
 using GlobalCounters = std::array<Counter, PW_GLOBAL_COUNTERS>;
 

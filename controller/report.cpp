@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -181,60 +183,114 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
     tr.print(out);
 }
 
-void print_stats(std::ostream& out, const Controller& c, bool as_json)
+std::string human(double v)
 {
-    auto stats = c.rule_stats();
-    std::stable_sort(stats.begin(), stats.end(), [](const RuleStats& a, const RuleStats& b) {
-        return a.counter.packets > b.counter.packets;
-    });
-    GlobalCounters g{};
-    if (c.dataplane())
-        g = c.dataplane()->global_counters();
-    Counter overflow = c.unattributed();
+    const char* units[] = {"", "k", "M", "G", "T"};
+    int u = 0;
+    while (v >= 1000 && u < 4) {
+        v /= 1000;
+        u++;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f%s" : "%.1f%s", v, units[u]);
+    return buf;
+}
+
+void print_stats(std::ostream& out, const StatsView& v, bool as_json)
+{
+    bool rates = v.before != nullptr;
+    double dt = rates ? std::chrono::duration<double>(v.now->at - v.before->at).count() : 0;
+    auto rate = [&](uint64_t a, uint64_t b) { return dt > 0 && b >= a ? static_cast<double>(b - a) / dt : 0.0; };
+    Counter overflow;
+    if (auto it = v.now->by_rule.find(0); it != v.now->by_rule.end())
+        overflow = it->second;
 
     if (as_json) {
         json rules = json::array();
-        for (const auto& s : stats)
-            rules.push_back({{"id", s.rule->id},
-                             {"prefix", s.rule->prefix.to_string()},
-                             {"action", action_name(s.rule->action())},
-                             {"sources", s.rule->sources()},
-                             {"packets", s.counter.packets},
-                             {"bytes", s.counter.bytes}});
+        for (const auto& r : v.rules) {
+            json j{{"id", r.rule->id},
+                   {"prefix", r.rule->prefix.to_string()},
+                   {"action", action_name(r.rule->action())},
+                   {"sources", r.rule->sources()},
+                   {"packets", r.counter.packets},
+                   {"bytes", r.counter.bytes}};
+            if (rates) {
+                j["pps"] = r.pps;
+                j["bps"] = r.bps;
+            }
+            rules.push_back(j);
+        }
+        json sources = json::array();
+        for (const auto& s : v.sources)
+            sources.push_back({{"source", s.source}, {"action", s.action},
+                               {"packets", s.counter.packets}, {"bytes", s.counter.bytes}});
         json totals = json::array();
         for (unsigned f = 0; f < PW_FAMILY_MAX; f++)
             for (unsigned o = 0; o < PW_OUTCOME_MAX; o++) {
-                const Counter& x = g[global_index(f, o)];
-                totals.push_back({{"family", family_label(f)},
-                                  {"outcome", outcome_name(o)},
-                                  {"packets", x.packets},
-                                  {"bytes", x.bytes}});
+                const Counter& x = v.now->global[global_index(f, o)];
+                json t{{"family", family_label(f)}, {"outcome", outcome_name(o)},
+                       {"packets", x.packets}, {"bytes", x.bytes}};
+                if (rates) {
+                    const Counter& p = v.before->global[global_index(f, o)];
+                    t["pps"] = rate(p.packets, x.packets);
+                    t["bps"] = rate(p.bytes, x.bytes) * 8;
+                }
+                totals.push_back(t);
             }
-        out << json{{"rules", rules},
-                    {"totals", totals},
-                    {"unattributed", {{"packets", overflow.packets}, {"bytes", overflow.bytes}}}}
-                   .dump(2)
-            << "\n";
+        json j{{"rules", rules}, {"sources", sources}, {"totals", totals},
+               {"unattributed", {{"packets", overflow.packets}, {"bytes", overflow.bytes}}}};
+        if (rates)
+            j["interval_seconds"] = dt;
+        out << j.dump(2) << "\n";
         return;
     }
-    Table t({"PREFIX", "ACTION", "SOURCES", "PACKETS", "BYTES"});
-    for (const auto& s : stats)
-        t.add({s.rule->prefix.to_string(), action_name(s.rule->action()),
-               join(s.rule->sources(), ","), std::to_string(s.counter.packets),
-               std::to_string(s.counter.bytes)});
+    std::vector<std::string> head{"PREFIX", "ACTION", "SOURCES", "PACKETS", "BYTES"};
+    if (rates) {
+        head.push_back("PPS");
+        head.push_back("BPS");
+    }
+    Table t(head);
+    for (const auto& r : v.rules) {
+        std::vector<std::string> row{r.rule->prefix.to_string(), action_name(r.rule->action()),
+                                     join(r.rule->sources(), ","), std::to_string(r.counter.packets),
+                                     std::to_string(r.counter.bytes)};
+        if (rates) {
+            row.push_back(human(r.pps));
+            row.push_back(human(r.bps));
+        }
+        t.add(row);
+    }
     t.print(out);
     if (overflow.packets)
         out << "(" << overflow.packets << " packets hit rules after every counter slot was "
             << "taken: counted in the totals only; raise --counter-slots)\n";
+    if (!v.sources.empty()) {
+        out << "\n";
+        Table ts({"SOURCE", "ACTION", "PACKETS", "BYTES"});
+        for (const auto& s : v.sources)
+            ts.add({s.source, s.action, std::to_string(s.counter.packets), std::to_string(s.counter.bytes)});
+        ts.print(out);
+    }
     out << "\n";
-    Table tt({"FAMILY", "OUTCOME", "PACKETS", "BYTES"});
+    std::vector<std::string> th{"FAMILY", "OUTCOME", "PACKETS", "BYTES"};
+    if (rates) {
+        th.push_back("PPS");
+        th.push_back("BPS");
+    }
+    Table tt(th);
     for (unsigned f = 0; f < PW_FAMILY_MAX; f++)
         for (unsigned o = 0; o < PW_OUTCOME_MAX; o++) {
-            const Counter& x = g[global_index(f, o)];
+            const Counter& x = v.now->global[global_index(f, o)];
             if (x.packets == 0)
                 continue;
-            tt.add({family_label(f), outcome_name(o), std::to_string(x.packets),
-                    std::to_string(x.bytes)});
+            std::vector<std::string> row{family_label(f), outcome_name(o), std::to_string(x.packets),
+                                         std::to_string(x.bytes)};
+            if (rates) {
+                const Counter& p = v.before->global[global_index(f, o)];
+                row.push_back(human(rate(p.packets, x.packets)));
+                row.push_back(human(rate(p.bytes, x.bytes) * 8));
+            }
+            tt.add(row);
         }
     tt.print(out);
 }

@@ -1,5 +1,6 @@
 #include "state_store.hpp"
 
+#include "atomic_file.hpp"
 #include "error.hpp"
 
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <cstring>
@@ -105,43 +107,10 @@ void StateStore::ensure_dir() const
     ::chmod(dir_.c_str(), 0700);
 }
 
-void StateStore::write_atomic(const std::string& name,
-                              const std::string& content) const
+void StateStore::write_atomic(const std::string& name, const std::string& content) const
 {
     ensure_dir();
-    fs::path final_path = dir_ / name;
-    fs::path tmp = dir_ / (name + ".tmp." + std::to_string(::getpid()));
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        throw sys_error("cannot write " + tmp.string(), errno);
-    const char* p = content.data();
-    size_t left = content.size();
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throw sys_error("cannot write " + tmp.string(), err);
-        }
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw sys_error("cannot write " + tmp.string(), err);
-    }
-    if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw sys_error("cannot replace " + final_path.string(), err);
-    }
-    int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    write_file_atomic(dir_ / name, content, 0600);
 }
 
 RuleSet StateStore::load_rules() const
@@ -268,13 +237,13 @@ SourceMeta StateStore::load_source_meta(const std::string& source) const
     m.last_modified = j.value("last_modified", "");
     m.entries = j.value("entries", size_t{0});
     m.last_success = j.value("last_success", int64_t{0});
+    m.last_duration = j.value("last_duration", 0.0);
+    m.failures = j.value("failures", uint64_t{0});
     return m;
 }
 
 void StateStore::save_source_meta(const std::string& source, SourceMeta m) const
 {
-    if (m.last_success == 0)
-        m.last_success = static_cast<int64_t>(::time(nullptr));
     std::error_code ec;
     fs::create_directories(dir_ / "sources", ec);
     ::chmod((dir_ / "sources").c_str(), 0700);
@@ -283,15 +252,64 @@ void StateStore::save_source_meta(const std::string& source, SourceMeta m) const
                                 {"etag", m.etag},
                                 {"last_modified", m.last_modified},
                                 {"entries", m.entries},
-                                {"last_success", m.last_success}}
+                                {"last_success", m.last_success},
+                                {"last_duration", m.last_duration},
+                                {"failures", m.failures}}
                          .dump(2) +
                      "\n");
 }
 
+std::map<std::string, Counter> StateStore::load_retired() const
+{
+    std::map<std::string, Counter> out;
+    std::ifstream in(dir_ / "retired.json");
+    if (!in)
+        return out;
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_object())
+        throw Error((dir_ / "retired.json").string() + ": not a JSON object");
+    for (const auto& [source, c] : j.items())
+        out[source] = Counter{c.value("packets", uint64_t{0}), c.value("bytes", uint64_t{0})};
+    return out;
+}
+
+void StateStore::save_retired(const std::map<std::string, Counter>& retired) const
+{
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [source, c] : retired)
+        j[source] = {{"packets", c.packets}, {"bytes", c.bytes}};
+    write_atomic("retired.json", j.dump(2) + "\n");
+}
+
 void StateStore::forget_source_meta(const std::string& source) const
 {
+    // Keep the record (failures, last success), drop the validators.
+    fs::path p = dir_ / "sources" / (source + ".json");
+    if (!fs::exists(p))
+        return;
+    SourceMeta m = load_source_meta(source);
+    m.etag.clear();
+    m.last_modified.clear();
+    m.locations.clear();
+    save_source_meta(source, m);
+}
+
+void StateStore::record_sync_failure(const std::string& source) const
+{
+    SourceMeta m = load_source_meta(source);
+    m.failures++;
+    save_source_meta(source, m);
+}
+
+std::vector<std::string> StateStore::synced_sources() const
+{
+    std::vector<std::string> out;
     std::error_code ec;
-    fs::remove(dir_ / "sources" / (source + ".json"), ec);
+    for (const auto& e : fs::directory_iterator(dir_ / "sources", ec))
+        if (e.path().extension() == ".json")
+            out.push_back(e.path().stem().string());
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 bool StateStore::pending() const { return fs::exists(dir_ / kPendingFile); }
@@ -307,7 +325,7 @@ void StateStore::clear_pending() const
 void StateStore::purge() const
 {
     std::error_code ec;
-    for (const char* f : {kRulesFile, kAttachFile, kPendingFile})
+    for (const char* f : {kRulesFile, kAttachFile, kPendingFile, "retired.json"})
         fs::remove(dir_ / f, ec);
     fs::remove_all(dir_ / "sources", ec);
 }

@@ -6,9 +6,11 @@
 // that maps and state may differ and must be reconciled.
 #pragma once
 
+#include "counter.hpp"
 #include "rules.hpp"
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,8 @@ struct SourceMeta {
     std::string etag, last_modified;
     size_t entries = 0;
     int64_t last_success = 0; // unix seconds
+    double last_duration = 0; // seconds
+    uint64_t failures = 0;    // failed or refused syncs, ever
 };
 
 class StateStore {
@@ -55,6 +59,14 @@ public:
     SourceMeta load_source_meta(const std::string& source) const;
     void save_source_meta(const std::string& source, SourceMeta meta) const;
     void forget_source_meta(const std::string& source) const;
+    // Counts a failed or refused sync of `source`.
+    void record_sync_failure(const std::string& source) const;
+    std::vector<std::string> synced_sources() const;
+
+    // Counts of rules (and claims) that are gone, per source: they stay
+    // in the source's totals so those never go backwards.
+    std::map<std::string, Counter> load_retired() const;
+    void save_retired(const std::map<std::string, Counter>& retired) const;
 
     bool pending() const;
     void mark_pending() const;

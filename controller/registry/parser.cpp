@@ -196,7 +196,9 @@ protected:
             sink_.reject(Rejection{n, "not a JSON object"});
             return;
         }
-        if (j.value("type", "") == "metadata")
+        // Field types are checked, never assumed: value() throws on a
+        // mismatch (found by fuzzing: {"type": 5}).
+        if (auto t = j.find("type"); t != j.end() && t->is_string() && *t == "metadata")
             return;
         stats_.records++;
         auto cidr = j.find("cidr");

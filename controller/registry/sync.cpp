@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <map>
 #include <ostream>
@@ -81,11 +82,22 @@ private:
 
 } // namespace
 
-SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOptions& opts)
+namespace {
+
+double since(std::chrono::steady_clock::time_point t)
 {
-    auto t0 = std::chrono::steady_clock::now();
-    SyncReport r;
-    auto lap = t0;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+} // namespace
+
+FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, const SourceMeta& meta)
+{
+    FetchedSource fs;
+    fs.spec = spec;
+    fs.started = std::chrono::steady_clock::now();
+    SyncReport& r = fs.report;
+    auto lap = fs.started;
     auto phase = [&](const char* name) {
         auto now = std::chrono::steady_clock::now();
         r.phases.emplace_back(name, std::chrono::duration<double>(now - lap).count());
@@ -115,7 +127,6 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
         }
         parser->feed(chunk);
     };
-    SourceMeta meta = ctl.store().load_source_meta(spec.name);
     // A 304 means "what you applied last time is still current": trusted
     // only when the last good sync came from this location (add and del
     // on the source's own claims forget the validators).
@@ -134,8 +145,8 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
         });
         if (last.not_modified) {
             r.not_modified = true;
-            r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            return r;
+            r.seconds = since(fs.started);
+            return fs;
         }
         done_bytes += last.bytes;
     }
@@ -170,6 +181,26 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
     }
 
     phase("guards");
+    fs.accepted = std::move(accepted);
+    fs.etag = last.etag;
+    fs.last_modified = last.last_modified;
+    return fs;
+}
+
+SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& opts)
+{
+    SyncReport r = std::move(fs.report);
+    const SourceSpec& spec = fs.spec;
+    if (r.not_modified)
+        return r;
+    std::map<Prefix, std::string>& accepted = fs.accepted;
+    auto lap = std::chrono::steady_clock::now();
+    auto phase = [&](const char* name) {
+        auto now = std::chrono::steady_clock::now();
+        r.phases.emplace_back(name, std::chrono::duration<double>(now - lap).count());
+        lap = now;
+    };
+    ProgressLine progress(opts.progress);
     // 3. The next rule set: this source's claims replaced.
     const RuleSet& current = ctl.rules();
     RuleSet next = current;
@@ -238,17 +269,25 @@ SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOption
         r.rules_erased = c.erased;
         r.applied = true;
         phase("commit");
-        SourceMeta m;
+        SourceMeta m = ctl.store().load_source_meta(spec.name);
+        m.last_success = static_cast<int64_t>(::time(nullptr));
+        m.last_duration = since(fs.started);
         m.locations = locations_key(spec);
         m.entries = accepted.size();
         if (spec.locations.size() == 1) {
-            m.etag = last.etag;
-            m.last_modified = last.last_modified;
+            m.etag = fs.etag;
+            m.last_modified = fs.last_modified;
         }
         ctl.store().save_source_meta(spec.name, m);
     }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.seconds = since(fs.started);
     return r;
+}
+
+SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOptions& opts)
+{
+    FetchedSource fs = fetch_source(spec, opts, ctl.store().load_source_meta(spec.name));
+    return apply_source(ctl, std::move(fs), opts);
 }
 
 nlohmann::json to_json(const SyncReport& r)

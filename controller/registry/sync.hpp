@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,7 +58,22 @@ struct SyncReport {
     std::vector<std::pair<std::string, double>> phases; // seconds per phase
 };
 
-// Throws Error for a failed fetch or parse (nothing changed).
+// A source fetched, parsed and guarded, not yet applied.
+struct FetchedSource {
+    SourceSpec spec;
+    SyncReport report;
+    std::map<Prefix, std::string> accepted; // prefix -> reference
+    std::string etag, last_modified;
+    std::chrono::steady_clock::time_point started;
+};
+
+// Phase 1, without the controller (no lock held: a slow registry blocks
+// nobody). `meta` is the source's last good sync, for conditional
+// requests. Throws Error for a failed fetch or parse.
+FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, const SourceMeta& meta);
+// Phase 2, under the controller's lock: diff, removal guard, impact, commit.
+SyncReport apply_source(Controller& ctl, FetchedSource&& fetched, const SyncOptions& opts);
+// Both phases. Throws Error for a failed fetch or parse (nothing changed).
 SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOptions& opts);
 
 nlohmann::json to_json(const SyncReport& r);

@@ -2,7 +2,8 @@
 # Builds the libFuzzer target with clang (ASan + UBSan) and runs it for a
 # bounded time over the seed corpus (the fixtures):
 #   tests/fuzz/run.sh [SECONDS]      (default 30; CI runs it briefly)
-# Crashes land in tests/fuzz/crashes/; each one becomes a regression test.
+# Crashes land in tests/fuzz/crashes/; each one becomes a regression test
+# (a unit test, and its input in tests/fuzz/regressions/, replayed every run).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -20,6 +21,6 @@ if [ ! -x "$bin" ] || [ $newer = 1 ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$here"/corpus/* "$work"/
+cp "$here"/corpus/* "$here"/regressions/* "$work"/   # regressions: inputs that once crashed
 "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$here/crashes/" -print_final_stats=1 "$work" 2>&1 | tail -n 12

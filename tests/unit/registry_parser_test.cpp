@@ -117,6 +117,17 @@ TEST_CASE("spamhaus JSON lines: null values, a broken line, the metadata trailer
     CHECK(p.rejections[1].reason == "not a JSON object");
 }
 
+TEST_CASE("spamhaus JSON lines: fields of the wrong type are rejected, not fatal (fuzz regression)")
+{
+    std::string data = "{\"type\": 5, \"cidr\": \"192.0.2.0/24\"}\n{\"cidr\": 7}\n"
+                       "{\"cidr\": \"198.51.100.0/24\", \"sblid\": [1]}\n";
+    Parsed p = parse(data, Format::spamhaus_json, 5);
+    CHECK(p.prefixes() == V{"192.0.2.0/24", "198.51.100.0/24"});
+    CHECK(p.entries[1].ref.empty());
+    REQUIRE(p.rejections.size() == 1);
+    CHECK(p.rejections[0].reason == "no \"cidr\" string");
+}
+
 TEST_CASE("zapret CSV: cp1251, both separators, mixed families, quoting, cut-off last line")
 {
     Parsed p = parse_both_ways("zapret.csv", Format::zapret);
