@@ -3,6 +3,7 @@
 #include "atomic_file.hpp"
 #include "config.hpp"
 #include "controller.hpp"
+#include "daemon.hpp"
 #include "load.hpp"
 #include "metrics.hpp"
 #include "registry/sync.hpp"
@@ -43,6 +44,9 @@ commands:
   lookup ADDRESS [--json]
   stats [--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]
   metrics [--output FILE] [--metrics-top-k K]
+  serve [--config FILE] [--listen ADDR:PORT] [--attach IFACE]... [--mode M] [--match M]
+        [--source NAME=LOCATION[,format=F][,action=A][,interval=S]]... [--interval S]
+        [--metrics-top-k K] [--detach-on-exit] [--dry-run] plus the guards of sync
   sync --source NAME --from LOCATION... [--format F] [--action A] [--dry-run] [--json]
   sync --config FILE [--source NAME] [--dry-run] [--json]
        guards: [--max-removal R] [--force] [--min-prefix-len-v4 N] [--min-prefix-len-v6 N]
@@ -296,6 +300,44 @@ int cmd_status(const Global& g, const std::vector<std::string>& args, std::ostre
     return 0;
 }
 
+// Guard and fetch flags, shared by sync and serve.
+struct GuardFlags {
+    double max_removal = -1;
+    int min4 = -1, min6 = -1;
+    std::vector<std::string> protect;
+    bool force = false, allow_private = false;
+    long timeout = -1, connect_timeout = -1;
+    uint64_t max_bytes = 0;
+};
+
+void add_guard_flags(po::options_description& o, GuardFlags& f)
+{
+    o.add_options()("force", po::bool_switch(&f.force))("allow-private", po::bool_switch(&f.allow_private))(
+        "max-removal", po::value(&f.max_removal))("min-prefix-len-v4", po::value(&f.min4))(
+        "min-prefix-len-v6", po::value(&f.min6))("protect", po::value(&f.protect)->composing())(
+        "timeout", po::value(&f.timeout))("connect-timeout", po::value(&f.connect_timeout))(
+        "max-bytes", po::value(&f.max_bytes));
+}
+
+// Flags win over the configuration file.
+void apply_guard_flags(const GuardFlags& f, GuardOptions& g, FetchOptions& fetch)
+{
+    if (f.max_removal >= 0) {
+        if (f.max_removal > 1)
+            throw UsageError("--max-removal is a ratio between 0 and 1");
+        g.max_removal = f.max_removal;
+    }
+    if (f.min4 >= 0) g.min_len_v4 = static_cast<unsigned>(f.min4);
+    if (f.min6 >= 0) g.min_len_v6 = static_cast<unsigned>(f.min6);
+    for (const auto& p : f.protect)
+        g.protect.push_back(Prefix::parse(p));
+    g.force |= f.force;
+    g.allow_private |= f.allow_private;
+    if (f.timeout > 0) fetch.timeout_s = f.timeout;
+    if (f.connect_timeout > 0) fetch.connect_timeout_s = f.connect_timeout;
+    if (f.max_bytes > 0) fetch.max_bytes = f.max_bytes;
+}
+
 int cmd_stats(const Global& g, const std::vector<std::string>& args, std::ostream& out)
 {
     bool as_json = false;
@@ -337,6 +379,61 @@ int cmd_stats(const Global& g, const std::vector<std::string>& args, std::ostrea
     return 0;
 }
 
+int cmd_serve(const Global& g, const std::vector<std::string>& args)
+{
+    std::string config, listen, mode, match;
+    std::vector<std::string> attach, sources;
+    unsigned interval = 0;
+    size_t top_k = 0;
+    bool detach_on_exit = false, dry_run = false;
+    GuardFlags gf;
+    po::options_description o;
+    o.add_options()("config", po::value(&config))("listen", po::value(&listen))(
+        "attach", po::value(&attach)->composing())("mode", po::value(&mode))("match", po::value(&match))(
+        "source", po::value(&sources)->composing())("interval", po::value(&interval))(
+        "metrics-top-k", po::value(&top_k))("detach-on-exit", po::bool_switch(&detach_on_exit))(
+        "dry-run", po::bool_switch(&dry_run));
+    add_guard_flags(o, gf);
+    std::vector<std::string> pos;
+    parse(args, o, pos, "serve");
+    need_args(pos, 0, 0, "serve", "");
+    // Check every flag now: a bad one is a usage error before anything starts.
+    std::vector<SourceSpec> flag_sources;
+    for (const auto& s : sources)
+        flag_sources.push_back(parse_source_flag(s));
+    std::optional<XdpMode> m = mode.empty() ? std::nullopt : std::optional(parse_mode(mode));
+    std::optional<Match> mt = match.empty() ? std::nullopt : std::optional(parse_match(match));
+    {
+        GuardOptions probe;
+        FetchOptions fprobe;
+        apply_guard_flags(gf, probe, fprobe);
+    }
+
+    DaemonOptions d;
+    d.paths = g.paths;
+    d.capacity = g.capacity;
+    if (!config.empty())
+        d.config_file = config;
+    d.sync.dry_run = dry_run;
+    d.overrides = [=](Config& c) {
+        if (!listen.empty()) c.daemon.listen = listen;
+        for (const auto& a : attach)
+            if (std::find(c.daemon.attach.begin(), c.daemon.attach.end(), a) == c.daemon.attach.end())
+                c.daemon.attach.push_back(a);
+        if (m) c.daemon.mode = *m;
+        if (mt) c.daemon.match = *mt;
+        if (interval > 0) c.daemon.interval_s = interval;
+        if (top_k > 0) c.daemon.metrics_top_k = top_k;
+        c.daemon.detach_on_exit |= detach_on_exit;
+        for (const auto& s : flag_sources) {
+            std::erase_if(c.sources, [&](const SourceSpec& x) { return x.name == s.name; });
+            c.sources.push_back(s);
+        }
+        apply_guard_flags(gf, c.guards, c.fetch);
+    };
+    return run_daemon(d);
+}
+
 int cmd_metrics(const Global& g, const std::vector<std::string>& args, std::ostream& out)
 {
     std::string output;
@@ -364,22 +461,15 @@ int cmd_sync(const Global& g, const std::vector<std::string>& args, std::ostream
              std::ostream& err)
 {
     std::string source, format, action, config, block_types;
-    std::vector<std::string> from, protect;
-    bool dry_run = false, as_json = false, strict = false, force = false, allow_private = false;
-    double max_removal = -1;
-    int min4 = -1, min6 = -1;
-    long timeout = -1, connect_timeout = -1;
-    uint64_t max_bytes = 0;
+    std::vector<std::string> from;
+    bool dry_run = false, as_json = false, strict = false;
+    GuardFlags gf;
     po::options_description o;
     o.add_options()("source", po::value(&source))("from", po::value(&from)->composing())(
         "format", po::value(&format))("action", po::value(&action))("config", po::value(&config))(
         "rkn-block-types", po::value(&block_types))("dry-run", po::bool_switch(&dry_run))(
-        "json,j", po::bool_switch(&as_json))("strict", po::bool_switch(&strict))(
-        "force", po::bool_switch(&force))("allow-private", po::bool_switch(&allow_private))(
-        "max-removal", po::value(&max_removal))("min-prefix-len-v4", po::value(&min4))(
-        "min-prefix-len-v6", po::value(&min6))("protect", po::value(&protect)->composing())(
-        "timeout", po::value(&timeout))("connect-timeout", po::value(&connect_timeout))(
-        "max-bytes", po::value(&max_bytes));
+        "json,j", po::bool_switch(&as_json))("strict", po::bool_switch(&strict));
+    add_guard_flags(o, gf);
     std::vector<std::string> pos;
     parse(args, o, pos, "sync");
     need_args(pos, 0, 0, "sync", "");
@@ -412,20 +502,7 @@ int cmd_sync(const Global& g, const std::vector<std::string>& args, std::ostream
     SyncOptions so;
     so.guards = cfg.guards;
     so.fetch = cfg.fetch;
-    if (max_removal >= 0) {
-        if (max_removal > 1)
-            throw UsageError("sync: --max-removal is a ratio between 0 and 1");
-        so.guards.max_removal = max_removal;
-    }
-    if (min4 >= 0) so.guards.min_len_v4 = static_cast<unsigned>(min4);
-    if (min6 >= 0) so.guards.min_len_v6 = static_cast<unsigned>(min6);
-    for (const auto& p : protect)
-        so.guards.protect.push_back(Prefix::parse(p));
-    so.guards.force = force;
-    so.guards.allow_private |= allow_private;
-    if (timeout > 0) so.fetch.timeout_s = timeout;
-    if (connect_timeout > 0) so.fetch.connect_timeout_s = connect_timeout;
-    if (max_bytes > 0) so.fetch.max_bytes = max_bytes;
+    apply_guard_flags(gf, so.guards, so.fetch);
     so.dry_run = dry_run;
     so.strict = strict;
     so.progress = !as_json && ::isatty(2);
@@ -541,7 +618,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             return 0;
         }
         static const char* known[] = {"attach", "detach", "status", "add", "del",
-                                      "list",   "lookup", "stats",  "sync", "metrics"};
+                                      "list",   "lookup", "stats",  "sync", "metrics", "serve"};
         if (std::find_if(std::begin(known), std::end(known),
                          [&](const char* k) { return cmd == k; }) == std::end(known))
             throw UsageError("unknown command '" + cmd + "' (see 'prefixwall --help')");
@@ -558,6 +635,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (cmd == "lookup") return cmd_lookup(g, rest, out);
         if (cmd == "sync") return cmd_sync(g, rest, out, err);
         if (cmd == "metrics") return cmd_metrics(g, rest, out);
+        if (cmd == "serve") return cmd_serve(g, rest);
         return cmd_stats(g, rest, out);
     } catch (const UsageError& e) {
         if (json_errors)

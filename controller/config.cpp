@@ -97,7 +97,7 @@ Config parse_config(const std::string& textin, const std::string& name)
                 src = &cfg.sources.back();
                 src->name = sname;
                 section = "source";
-            } else if (inner == "guards" || inner == "fetch") {
+            } else if (inner == "guards" || inner == "fetch" || inner == "daemon") {
                 section = inner;
             } else {
                 throw Error(where + ": unknown section [" + std::string(inner) + "]");
@@ -137,6 +137,16 @@ Config parse_config(const std::string& textin, const std::string& name)
                 else if (key == "stall-timeout") cfg.fetch.stall_timeout_s = number<long>(value, where);
                 else if (key == "max-bytes") cfg.fetch.max_bytes = number<uint64_t>(value, where);
                 else throw Error("unknown key in [fetch]");
+            } else if (section == "daemon") {
+                DaemonSettings& d = cfg.daemon;
+                if (key == "listen") d.listen = value;
+                else if (key == "attach") d.attach.push_back(value);
+                else if (key == "mode") d.mode = parse_mode(value);
+                else if (key == "match") d.match = parse_match(value);
+                else if (key == "interval") d.interval_s = number<unsigned>(value, where);
+                else if (key == "metrics-top-k") d.metrics_top_k = number<size_t>(value, where);
+                else if (key == "detach-on-exit") d.detach_on_exit = boolean(value, where);
+                else throw Error("unknown key in [daemon]");
             } else {
                 throw Error("key outside any section");
             }
@@ -149,6 +159,38 @@ Config parse_config(const std::string& textin, const std::string& name)
         if (s.locations.empty())
             throw Error(name + ": source '" + s.name + "' has no 'from'");
     return cfg;
+}
+
+SourceSpec parse_source_flag(const std::string& text)
+{
+    size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw Error("bad --source '" + text + "': expected NAME=LOCATION[,format=F][,action=A][,interval=S]");
+    SourceSpec s;
+    s.name = text.substr(0, eq);
+    check_source_name(s.name);
+    std::string rest = text.substr(eq + 1);
+    // Options follow the location after commas; a location may itself
+    // contain commas, so only known ",key=" suffixes are options.
+    for (;;) {
+        size_t comma = rest.rfind(',');
+        if (comma == std::string::npos)
+            break;
+        std::string opt = rest.substr(comma + 1);
+        size_t oeq = opt.find('=');
+        std::string k = opt.substr(0, oeq), v = oeq == std::string::npos ? "" : opt.substr(oeq + 1);
+        std::string where = "--source " + s.name + " (" + k + ")";
+        if (k == "format") s.format = v == "auto" ? std::nullopt : std::optional(parse_format(v));
+        else if (k == "action") s.action = parse_action(v);
+        else if (k == "interval") s.interval_s = number<unsigned>(v, where);
+        else if (k == "rkn-block-types") s.rkn_block_types = parse_block_types(v);
+        else break;
+        rest = rest.substr(0, comma);
+    }
+    if (rest.empty())
+        throw Error("bad --source '" + text + "': no location");
+    s.locations.push_back(rest);
+    return s;
 }
 
 Config load_config(const std::filesystem::path& file)

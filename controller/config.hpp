@@ -18,11 +18,26 @@
 
 namespace pw {
 
+// The daemon's own settings ([daemon]); command-line flags win over them.
+struct DaemonSettings {
+    std::string listen = "127.0.0.1:9797";
+    std::vector<std::string> attach; // interfaces
+    XdpMode mode = XdpMode::native;
+    Match match = Match::both;
+    unsigned interval_s = 3600;      // for sources without their own
+    size_t metrics_top_k = 50;
+    bool detach_on_exit = false;
+};
+
 struct Config {
     std::vector<SourceSpec> sources;
     GuardOptions guards;
     FetchOptions fetch;
+    DaemonSettings daemon;
 };
+
+// A source from the command line: NAME=LOCATION[,format=F][,action=A][,interval=S]
+SourceSpec parse_source_flag(const std::string& text);
 
 Config load_config(const std::filesystem::path& file);
 Config parse_config(const std::string& text, const std::string& name = "config");
