@@ -33,7 +33,7 @@ void log_line(const std::string& line)
 std::string summary(const SyncReport& r)
 {
     if (r.not_modified)
-        return "sync " + r.source + ": not modified (304) in " + std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
+        return "sync " + r.source + ": not modified in " + std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
     std::string s = "sync " + r.source + ": +" + std::to_string(r.added) + " -" + std::to_string(r.removed) +
                     " =" + std::to_string(r.unchanged) + " in " +
                     std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";

@@ -14,7 +14,7 @@ packages=(
   # controller
   libboost-dev libboost-program-options-dev nlohmann-json3-dev
   # tests
-  doctest-dev libcpp-httplib-dev
+  doctest-dev libcpp-httplib-dev prometheus
   # lab and demo: namespaces, veth, traffic
   iproute2 iputils-ping ethtool python3 util-linux
 )

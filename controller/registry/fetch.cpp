@@ -3,6 +3,7 @@
 #include "error.hpp"
 
 #include <curl/curl.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstring>
@@ -126,6 +127,18 @@ private:
 FetchResult fetch_file(const std::string& path, const FetchOptions& o, const ByteConsumer& out,
                        const Progress& progress)
 {
+    // A file's validator, like an HTTP ETag: its modification time and size.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        throw sys_error(path, errno);
+    std::string validator = std::to_string(st.st_mtim.tv_sec) + "." +
+                            std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
+    if (!o.etag.empty() && o.etag == validator) {
+        FetchResult r;
+        r.not_modified = true;
+        r.etag = validator;
+        return r;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw sys_error(path, errno);
@@ -149,6 +162,7 @@ FetchResult fetch_file(const std::string& path, const FetchOptions& o, const Byt
     gz.finish();
     FetchResult r;
     r.bytes = gz.bytes();
+    r.etag = validator;
     return r;
 }
 

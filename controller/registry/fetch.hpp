@@ -16,13 +16,14 @@ struct FetchOptions {
     long timeout_s = 300;
     long stall_timeout_s = 30;        // no byte for this long ends the transfer
     uint64_t max_bytes = 512ull << 20; // on the wire and after gunzip
-    // Conditional request (HTTP): the validators of the last good version.
+    // Conditional request: the validators of the last good version (HTTP
+    // ETag / Last-Modified; for files, "mtime:size" in etag).
     std::string etag;
     std::string last_modified;
 };
 
 struct FetchResult {
-    bool not_modified = false; // HTTP 304: the last good version stands
+    bool not_modified = false; // HTTP 304 or an unchanged file: the last good version stands
     std::string etag;
     std::string last_modified;
     uint64_t bytes = 0;        // bytes handed to the consumer

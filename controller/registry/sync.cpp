@@ -127,11 +127,11 @@ FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, cons
         }
         parser->feed(chunk);
     };
-    // A 304 means "what you applied last time is still current": trusted
-    // only when the last good sync came from this location (add and del
-    // on the source's own claims forget the validators).
-    bool conditional = spec.locations.size() == 1 && is_url(spec.locations[0]) &&
-                       meta.locations == locations_key(spec);
+    // A 304 (or, for a file, the same modification time and size) means
+    // "what you applied last time is still current": trusted only when the
+    // last good sync came from this location (add and del on the source's
+    // own claims forget the validators).
+    bool conditional = spec.locations.size() == 1 && meta.locations == locations_key(spec);
     uint64_t done_bytes = 0;
     FetchResult last;
     for (const auto& loc : spec.locations) {
@@ -329,7 +329,7 @@ void print_report(std::ostream& out, const SyncReport& r)
 {
     out << "source " << r.source << ": ";
     if (r.not_modified) {
-        out << "not modified (HTTP 304), " << r.seconds * 1000 << " ms\n";
+        out << "not modified (HTTP 304 or unchanged file), " << r.seconds * 1000 << " ms\n";
         return;
     }
     out << format_name(r.format) << ", " << r.bytes << " bytes, " << r.lines << " lines\n";
