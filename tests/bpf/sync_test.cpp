@@ -3,6 +3,7 @@
 // several sources on one prefix, 304s, and atomic versions under traffic.
 #include "error.hpp"
 #include "harness.hpp"
+#include "load.hpp"
 #include "registry/sync.hpp"
 
 #include <doctest/doctest.h>
@@ -190,6 +191,35 @@ TEST_CASE("sync: a prefix in several sources stays while any source lists it")
     sync_source(h.ctl(), spec("ok", ok, Action::allow), force);
     CHECK(verdict_to(h, "198.51.100.1") == XDP_DROP);
     CHECK(verdict_to(h, "198.51.100.200") == XDP_PASS);
+}
+
+TEST_CASE("counts never go backwards: kept across a sync, retired into the source when a rule goes")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    auto f = t.write("c.txt", "198.51.100.0/24\n203.0.113.0/24\n");
+    SyncOptions force = quiet();
+    force.guards.force = true;
+    sync_source(h.ctl(), spec("c", f), force);
+    // Sources outside every rule (test-run frames are never sent).
+    for (int i = 0; i < 3; i++)
+        CHECK(verdict_to(h, "198.51.100.1", "100.64.0.1") == XDP_DROP);
+    CHECK(verdict_to(h, "203.0.113.1", "100.64.0.1") == XDP_DROP);
+    auto total = [&](const std::string& source) {
+        auto loads = source_loads(h.ctl().rules(), read_load(h.dp()), h.ctl().store().load_retired());
+        for (const auto& l : loads)
+            if (l.source == source)
+                return l.counter.packets;
+        return uint64_t{999};
+    };
+    CHECK(total("c") == 4);
+    // The registry changes; 203.0.113.0/24 stays and keeps its count.
+    t.write("c.txt", "203.0.113.0/24\n192.0.2.0/24\n");
+    sync_source(h.ctl(), spec("c", f), force);
+    CHECK(h.dp().rule_counters()[h.id("203.0.113.0/24")].packets == 1);
+    CHECK(total("c") == 4); // the 3 of the removed rule are retired, not lost
+    CHECK(verdict_to(h, "192.0.2.5", "100.64.0.1") == XDP_DROP);
+    CHECK(total("c") == 5);
 }
 
 TEST_CASE("sync: --dry-run reports and changes nothing")

@@ -78,5 +78,15 @@ printf '[source a]\nfrom = x\nbogus = 1\n' >"$dir/bad.conf"
 out=$("$pw_bin" sync --config "$dir/bad.conf" 2>&1); rc=$?
 check "a bad config names file, line and key" '[ $rc = 1 ] && echo "$out" | grep -q "bad.conf:3 (bogus): unknown key"'
 
+if command -v promtool >/dev/null; then
+  check "prefixwall metrics passes promtool" '"$pw_bin" metrics | promtool check metrics'
+  "$pw_bin" metrics --output "$dir/prefixwall.prom"; rc=$?
+  check "metrics --output writes the file (for the textfile collector)" '[ $rc = 0 ] && grep -q "^prefixwall_build_info" "$dir/prefixwall.prom" && [ -z "$(ls -A "$dir" | grep "\.tmp\.")" ]'
+fi
+out=$("$pw_bin" stats --sort pps 2>&1); rc=$?
+check "stats --sort pps without --interval is a usage error" '[ $rc = 2 ] && echo "$out" | grep -q "needs --interval"'
+out=$("$pw_bin" stats --top 2 --interval 0.2 --json); rc=$?
+check "stats --interval reports rates" '[ $rc = 0 ] && [ "$(echo "$out" | json "\"interval_seconds\" in d and len(d[\"rules\"]) <= 2")" = True ]'
+
 echo "sync_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]
