@@ -124,11 +124,37 @@ CommitReport Controller::commit(RuleSet next)
         store_.clear_pending();
         throw;
     }
+    // Counts of claims dropped from rules that stay, read before the
+    // slots of erased rules are given back.
+    std::map<uint32_t, Counter> counts;
+    bool claims_dropped = std::any_of(leaving.begin(), leaving.end(),
+                                      [&](const auto& kv) { return next.find_id(kv.first); });
+    if (claims_dropped)
+        counts = d.rule_counters();
     rules_ = std::move(next);
     if (complete)
         store_.clear_pending();
-    d.release_slots([this](uint32_t id) { return rules_->find_id(id) != nullptr; });
+    for (const auto& [id, c] : d.release_slots([this](uint32_t id) { return rules_->find_id(id) != nullptr; }))
+        counts[id] = c;
+    retire(leaving, counts);
     return report;
+}
+
+void Controller::retire(const std::map<uint32_t, std::vector<std::string>>& leaving,
+                        const std::map<uint32_t, Counter>& counts)
+{
+    auto retired = store_.load_retired();
+    bool changed = false;
+    for (const auto& [id, sources] : leaving) {
+        auto it = counts.find(id);
+        if (it == counts.end() || (it->second.packets == 0 && it->second.bytes == 0))
+            continue;
+        for (const auto& name : sources)
+            retired[name] += it->second;
+        changed = true;
+    }
+    if (changed)
+        store_.save_retired(retired);
 }
 
 void Controller::attach(Attachment a)

@@ -11,6 +11,7 @@
 #include "state_store.hpp"
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,9 @@ public:
 private:
     const Dataplane& dp() const;
     void reconcile();
+    // Adds the counts of rules or claims leaving a source to its totals.
+    void retire(const std::map<uint32_t, std::vector<std::string>>& leaving,
+                const std::map<uint32_t, Counter>& counts);
 
     Paths paths_;
     PinDirLock lock_;

@@ -233,6 +233,7 @@ SourceMeta StateStore::load_source_meta(const std::string& source) const
     if (j.is_discarded() || !j.is_object())
         return m; // unreadable metadata only costs a full download
     m.locations = j.value("locations", "");
+    m.settings = j.value("settings", "");
     m.etag = j.value("etag", "");
     m.last_modified = j.value("last_modified", "");
     m.entries = j.value("entries", size_t{0});
@@ -249,6 +250,7 @@ void StateStore::save_source_meta(const std::string& source, SourceMeta m) const
     ::chmod((dir_ / "sources").c_str(), 0700);
     write_atomic("sources/" + source + ".json",
                  nlohmann::json{{"locations", m.locations},
+                                {"settings", m.settings},
                                 {"etag", m.etag},
                                 {"last_modified", m.last_modified},
                                 {"entries", m.entries},
@@ -291,6 +293,7 @@ void StateStore::forget_source_meta(const std::string& source) const
     m.etag.clear();
     m.last_modified.clear();
     m.locations.clear();
+    m.settings.clear();
     save_source_meta(source, m);
 }
 

@@ -36,6 +36,7 @@ struct Attachment {
 // What the state remembers of a source's last good sync.
 struct SourceMeta {
     std::string locations; // the locations it came from, one per line
+    std::string settings;  // fingerprint of what shaped the result (format, action, guards)
     std::string etag, last_modified;
     size_t entries = 0;
     int64_t last_success = 0; // unix seconds

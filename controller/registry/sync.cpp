@@ -39,6 +39,22 @@ private:
     SyncReport& r_;
 };
 
+// Everything besides the bytes that decides what a sync puts in force: a
+// conditional fetch ("not modified") is only trusted when it is unchanged.
+std::string settings_key(const SourceSpec& s, const SyncOptions& o)
+{
+    std::string k = std::string(s.format ? format_name(*s.format) : "auto") + ";" +
+                    action_name(s.action) + ";";
+    for (const auto& t : s.rkn_block_types)
+        k += t + ",";
+    const GuardOptions& g = o.guards;
+    k += ";" + std::to_string(g.min_len_v4) + ";" + std::to_string(g.min_len_v6) + ";" +
+         std::to_string(g.allow_private) + ";" + std::to_string(g.protect_host_addresses) + ";";
+    for (const auto& p : g.protect)
+        k += p.to_string() + ",";
+    return k;
+}
+
 std::string locations_key(const SourceSpec& s)
 {
     std::string k;
@@ -131,7 +147,8 @@ FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, cons
     // "what you applied last time is still current": trusted only when the
     // last good sync came from this location (add and del on the source's
     // own claims forget the validators).
-    bool conditional = spec.locations.size() == 1 && meta.locations == locations_key(spec);
+    bool conditional = spec.locations.size() == 1 && meta.locations == locations_key(spec) &&
+                       meta.settings == settings_key(spec, opts);
     uint64_t done_bytes = 0;
     FetchResult last;
     for (const auto& loc : spec.locations) {
@@ -273,6 +290,7 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         m.last_success = static_cast<int64_t>(::time(nullptr));
         m.last_duration = since(fs.started);
         m.locations = locations_key(spec);
+        m.settings = settings_key(spec, opts);
         m.entries = accepted.size();
         if (spec.locations.size() == 1) {
             m.etag = fs.etag;

@@ -11,7 +11,7 @@ seconds=${1:-30}
 out=${FUZZ_BUILD_DIR:-$top/build/fuzz}
 mkdir -p "$out" "$here/crashes"
 bin=$out/fuzz_parser
-src=(controller/prefix.cpp controller/rules.cpp controller/config.cpp
+src=(controller/prefix.cpp controller/rules.cpp controller/config.cpp controller/state_store.cpp controller/atomic_file.cpp
      controller/registry/parser.cpp controller/registry/text.cpp tests/fuzz/fuzz_parser.cpp)
 newer=0
 for s in "${src[@]}"; do [ "$top/$s" -nt "$bin" ] && newer=1; done
