@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "controller.hpp"
 #include "daemon.hpp"
+#include "top.hpp"
 #include "load.hpp"
 #include "metrics.hpp"
 #include "registry/sync.hpp"
@@ -43,6 +44,7 @@ commands:
   list [--source NAME] [--json]
   lookup ADDRESS [--json]
   stats [--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]
+  top [--interval S] [--sort packets|bytes|pps|bps]
   metrics [--output FILE] [--metrics-top-k K]
   serve [--config FILE] [--listen ADDR:PORT] [--attach IFACE]... [--mode M] [--match M]
         [--source NAME=LOCATION[,format=F][,action=A][,interval=S]]... [--interval S]
@@ -434,6 +436,20 @@ int cmd_serve(const Global& g, const std::vector<std::string>& args)
     return run_daemon(d);
 }
 
+int cmd_top(const Global& g, const std::vector<std::string>& args)
+{
+    double interval = 1;
+    std::string sort = "pps";
+    po::options_description o;
+    o.add_options()("interval", po::value(&interval))("sort", po::value(&sort));
+    std::vector<std::string> pos;
+    parse(args, o, pos, "top");
+    need_args(pos, 0, 0, "top", "");
+    if (interval < 0.1 || interval > 60)
+        throw UsageError("top: --interval must be between 0.1 and 60 seconds");
+    return run_top(g.paths, g.capacity, interval, parse_sort_key(sort));
+}
+
 int cmd_metrics(const Global& g, const std::vector<std::string>& args, std::ostream& out)
 {
     std::string output;
@@ -618,7 +634,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             return 0;
         }
         static const char* known[] = {"attach", "detach", "status", "add", "del",
-                                      "list",   "lookup", "stats",  "sync", "metrics", "serve"};
+                                      "list",   "lookup", "stats",  "sync", "metrics", "serve", "top"};
         if (std::find_if(std::begin(known), std::end(known),
                          [&](const char* k) { return cmd == k; }) == std::end(known))
             throw UsageError("unknown command '" + cmd + "' (see 'prefixwall --help')");
@@ -636,6 +652,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (cmd == "sync") return cmd_sync(g, rest, out, err);
         if (cmd == "metrics") return cmd_metrics(g, rest, out);
         if (cmd == "serve") return cmd_serve(g, rest);
+        if (cmd == "top") return cmd_top(g, rest);
         return cmd_stats(g, rest, out);
     } catch (const UsageError& e) {
         if (json_errors)

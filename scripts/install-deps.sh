@@ -16,7 +16,7 @@ packages=(
   # tests
   doctest-dev libcpp-httplib-dev prometheus
   # lab and demo: namespaces, veth, traffic
-  iproute2 iputils-ping ethtool python3 util-linux
+  iproute2 iputils-ping ethtool python3 util-linux tmux
 )
 
 missing=()
