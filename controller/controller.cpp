@@ -130,7 +130,7 @@ CommitReport Controller::commit(RuleSet next)
     bool claims_dropped = std::any_of(leaving.begin(), leaving.end(),
                                       [&](const auto& kv) { return next.find_id(kv.first); });
     if (claims_dropped)
-        counts = d.rule_counters();
+        d.rule_counters().for_each([&](uint32_t id, const Counter& c) { counts[id] = c; });
     rules_ = std::move(next);
     if (complete)
         store_.clear_pending();
@@ -202,28 +202,6 @@ LookupResult Controller::lookup(const Address& addr) const
         r.drop = v->action == PW_ACTION_BLOCK;
     }
     return r;
-}
-
-std::vector<RuleStats> Controller::rule_stats() const
-{
-    std::vector<RuleStats> out;
-    if (!dp_)
-        return out;
-    auto counters = dp_->rule_counters();
-    for (const auto& [prefix, rule] : rules().rules()) {
-        auto it = counters.find(rule.id);
-        out.push_back({&rule, it == counters.end() ? Counter{} : it->second});
-    }
-    return out;
-}
-
-Counter Controller::unattributed() const
-{
-    if (!dp_)
-        return {};
-    auto counters = dp_->rule_counters();
-    auto it = counters.find(0);
-    return it == counters.end() ? Counter{} : it->second;
 }
 
 } // namespace pw

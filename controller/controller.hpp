@@ -33,11 +33,6 @@ struct LookupResult {
     bool drop = false;
 };
 
-struct RuleStats {
-    const Rule* rule;
-    Counter counter;
-};
-
 class Controller {
 public:
     // Locks the pin directory for the life of the object. With create
@@ -62,8 +57,6 @@ public:
     void detach_all(bool purge);
 
     LookupResult lookup(const Address& a) const;
-    std::vector<RuleStats> rule_stats() const;
-    Counter unattributed() const; // hits counted in the overflow slot
 
 private:
     const Dataplane& dp() const;

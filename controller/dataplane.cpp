@@ -542,12 +542,12 @@ std::vector<std::pair<Prefix, pw_rule_value>> Dataplane::entries(Family f, int c
     return out;
 }
 
-std::map<uint32_t, Counter> Dataplane::rule_counters() const
+RuleCounters Dataplane::rule_counters() const
 {
     uint32_t n = cap_.counter_slots;
     auto owners = read_array(slot_owner_.get(), n, sizeof(uint32_t), "slot_owner");
     auto cells = read_array(rule_counters_.get(), n, sizeof(Counter) * ncpus_, "rule_counters");
-    std::map<uint32_t, Counter> out;
+    RuleCounters out;
     for (uint32_t slot = 0; slot < n; slot++) {
         uint32_t owner;
         std::memcpy(&owner, owners.data() + slot * sizeof(uint32_t), sizeof(owner));
@@ -560,8 +560,8 @@ std::map<uint32_t, Counter> Dataplane::rule_counters() const
                         sizeof(c));
             sum += c;
         }
-        if (sum.packets || sum.bytes || slot != 0)
-            out[slot == 0 ? 0 : owner] += sum;
+        if (!sum.zero())
+            out.at(slot == 0 ? 0 : owner) += sum;
     }
     return out;
 }

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <vector>
 
@@ -99,7 +100,7 @@ public:
 
     // Counters, summed over CPUs. rule_counters() is keyed by rule id
     // (every slot a rule owns); slot 0's hits are under id 0.
-    std::map<uint32_t, Counter> rule_counters() const;
+    RuleCounters rule_counters() const;
     GlobalCounters global_counters() const;
     // Gives back every slot whose owner fails keep(); returns what those
     // slots had counted, by rule id.

@@ -10,8 +10,7 @@ LoadSnapshot read_load(const Dataplane& dp)
 {
     LoadSnapshot s;
     s.at = std::chrono::steady_clock::now();
-    for (const auto& [id, c] : dp.rule_counters())
-        s.by_rule.emplace(id, c);
+    s.by_rule = dp.rule_counters();
     s.global = dp.global_counters();
     return s;
 }
@@ -27,7 +26,9 @@ SortKey parse_sort_key(std::string_view s)
 
 namespace {
 
-double key_of(const RuleLoad& r, SortKey k)
+} // namespace
+
+double sort_value(const RuleLoad& r, SortKey k)
 {
     switch (k) {
     case SortKey::packets: return static_cast<double>(r.counter.packets);
@@ -38,9 +39,11 @@ double key_of(const RuleLoad& r, SortKey k)
     return 0;
 }
 
+namespace {
+
 bool before_in_rank(const RuleLoad& a, const RuleLoad& b, SortKey k)
 {
-    double x = key_of(a, k), y = key_of(b, k);
+    double x = sort_value(a, k), y = sort_value(b, k);
     if (x != y)
         return x > y;
     if (a.counter.packets != b.counter.packets)
@@ -73,8 +76,7 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
         RuleLoad l{r, c, 0, 0};
         if (before && dt > 0) {
             Counter prev;
-            if (auto it = before->by_rule.find(r->id); it != before->by_rule.end())
-                prev = it->second;
+            prev = before->by_rule[r->id];
             // A count below the previous one means the rule was replaced
             // (counter slots given back): no rate for this interval.
             if (c.packets >= prev.packets && c.bytes >= prev.bytes) {
@@ -87,14 +89,43 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
     if (!source.empty()) {
         // Every rule of the source, traffic or not.
         for (const auto& [p, r] : rules.rules()) {
-            auto it = now.by_rule.find(r.id);
-            add(&r, it == now.by_rule.end() ? Counter{} : it->second);
+            add(&r, now.by_rule[r.id]);
         }
     } else {
-        for (const auto& [id, c] : now.by_rule)
-            if (id != 0)
-                if (const Rule* r = rules.find_id(id))
-                    add(r, c);
+        // Rank without the rules first (their ids ride in a side vector);
+        // look rules up only for the ones kept.
+        std::vector<RuleLoad> all;
+        std::vector<uint32_t> ids;
+        now.by_rule.for_each([&](uint32_t id, const Counter& c) {
+            if (id == 0)
+                return;
+            RuleLoad l{nullptr, c, 0, 0};
+            if (before && dt > 0) {
+                Counter prev = before->by_rule[id];
+                if (c.packets >= prev.packets && c.bytes >= prev.bytes) {
+                    l.pps = static_cast<double>(c.packets - prev.packets) / dt;
+                    l.bps = static_cast<double>(c.bytes - prev.bytes) * 8 / dt;
+                }
+            }
+            all.push_back(l);
+            ids.push_back(id);
+        });
+        std::vector<uint32_t> order(all.size());
+        for (uint32_t i = 0; i < order.size(); i++)
+            order[i] = i;
+        // Ids of rules that are gone may still hold counts: keep a margin.
+        size_t want = top == 0 ? order.size() : std::min(order.size(), top * 2 + 16);
+        std::partial_sort(order.begin(), order.begin() + static_cast<long>(want), order.end(),
+                          [&](uint32_t a, uint32_t b) {
+                              double x = sort_value(all[a], key), y = sort_value(all[b], key);
+                              return x != y ? x > y : ids[a] < ids[b];
+                          });
+        for (size_t i = 0; i < want; i++)
+            if (const Rule* r = rules.find_id(ids[order[i]]))
+                if (source.empty() || r->claims.contains(source)) {
+                    all[order[i]].rule = r;
+                    out.push_back(all[order[i]]);
+                }
     }
     keep_top(out, top, key);
     return out;
@@ -119,13 +150,11 @@ std::vector<SourceLoad> source_loads(const RuleSet& rules, const LoadSnapshot& n
             else if (s.action != a)
                 s.action = "mixed";
         }
-    for (const auto& [id, c] : now.by_rule) {
-        if (id == 0)
-            continue;
-        if (const Rule* r = rules.find_id(id))
+    now.by_rule.for_each([&](uint32_t id, const Counter& c) {
+        if (const Rule* r = id ? rules.find_id(id) : nullptr)
             for (const auto& [name, claim] : r->claims)
                 by[name].counter += c;
-    }
+    });
     std::vector<SourceLoad> out;
     for (auto& [name, s] : by) {
         if (s.action.empty())

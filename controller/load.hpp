@@ -17,7 +17,7 @@ namespace pw {
 
 struct LoadSnapshot {
     std::chrono::steady_clock::time_point at{};
-    std::unordered_map<uint32_t, Counter> by_rule; // rule id -> counts (0: overflow)
+    RuleCounters by_rule; // by rule id (0: the overflow slot)
     GlobalCounters global{};
 };
 
@@ -31,6 +31,9 @@ struct RuleLoad {
     Counter counter;
     double pps = 0, bps = 0;
 };
+
+// The value a sort key ranks by.
+double sort_value(const RuleLoad& r, SortKey k);
 
 // Every rule with traffic (or all of `source`'s when one is named), with
 // rates when `before` is given, sorted by `key`, the first `top` of them

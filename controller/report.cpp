@@ -202,8 +202,7 @@ void print_stats(std::ostream& out, const StatsView& v, bool as_json)
     double dt = rates ? std::chrono::duration<double>(v.now->at - v.before->at).count() : 0;
     auto rate = [&](uint64_t a, uint64_t b) { return dt > 0 && b >= a ? static_cast<double>(b - a) / dt : 0.0; };
     Counter overflow;
-    if (auto it = v.now->by_rule.find(0); it != v.now->by_rule.end())
-        overflow = it->second;
+    overflow = v.now->by_rule[0];
 
     if (as_json) {
         json rules = json::array();

@@ -6,6 +6,25 @@
 
 namespace pw {
 
+RuleSet::RuleSet(const RuleSet& o)
+    : rules_(o.rules_), per_source_(o.per_source_), next_id_(o.next_id_)
+{
+    per_family_[0] = o.per_family_[0];
+    per_family_[1] = o.per_family_[1];
+    by_id_.reserve(rules_.size());
+    for (const auto& [p, r] : rules_)
+        by_id_.emplace(r.id, &r);
+}
+
+RuleSet& RuleSet::operator=(const RuleSet& o)
+{
+    if (this != &o) {
+        RuleSet copy(o);
+        *this = std::move(copy);
+    }
+    return *this;
+}
+
 const char* action_name(Action a)
 {
     switch (a) {
@@ -63,8 +82,9 @@ EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
         r.id = next_id_++;
         r.prefix = prefix;
         r.claims.emplace(source, claim);
-        by_id_.emplace(r.id, prefix);
-        rules_.emplace(prefix, std::move(r));
+        uint32_t id = r.id;
+        auto [pos, _] = rules_.emplace(prefix, std::move(r));
+        by_id_.emplace(id, &pos->second);
         return EntryChange::insert;
     }
     Action before = it->second.action();
@@ -107,7 +127,7 @@ const Rule* RuleSet::find(const Prefix& prefix) const
 const Rule* RuleSet::find_id(uint32_t id) const
 {
     auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : find(it->second);
+    return it == by_id_.end() ? nullptr : it->second;
 }
 
 const Rule* RuleSet::longest_match(const Address& addr) const
@@ -142,9 +162,10 @@ void RuleSet::restore(Rule rule)
     for (const auto& [name, _] : rule.claims)
         count_claim(name, 1);
     per_family_[rule.prefix.family == Family::v4 ? 0 : 1]++;
-    by_id_[rule.id] = rule.prefix;
     Prefix key = rule.prefix;
-    rules_.emplace_hint(rules_.end(), key, std::move(rule));
+    uint32_t id = rule.id;
+    auto pos = rules_.emplace_hint(rules_.end(), key, std::move(rule));
+    by_id_[id] = &pos->second;
 }
 
 } // namespace pw

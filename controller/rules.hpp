@@ -42,6 +42,13 @@ enum class EntryChange { none, insert, update, erase };
 
 class RuleSet {
 public:
+    RuleSet() = default;
+    // Copies rebuild the id index (it points into this set's own rules).
+    RuleSet(const RuleSet& o);
+    RuleSet& operator=(const RuleSet& o);
+    RuleSet(RuleSet&&) = default;
+    RuleSet& operator=(RuleSet&&) = default;
+
     // Adds (or replaces) the claim of `source` on `prefix`.
     EntryChange add(const Prefix& prefix, const std::string& source,
                     const Claim& claim);
@@ -69,7 +76,7 @@ private:
     void count_claim(const std::string& source, int delta);
 
     std::map<Prefix, Rule> rules_;
-    std::unordered_map<uint32_t, Prefix> by_id_;
+    std::unordered_map<uint32_t, const Rule*> by_id_; // into rules_ (map nodes do not move)
     std::map<std::string, size_t> per_source_; // claims per source
     size_t per_family_[2] = {0, 0};
     uint32_t next_id_ = 1;

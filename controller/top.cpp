@@ -210,15 +210,7 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
         std::snprintf(head, sizeof(head), "%-22s %-7s %-12s %8s %8s  ", "PREFIX", "ACTION", "SOURCES", "PPS", "BPS");
         o << fit(head, width) << "\n";
         double top_value = 0;
-        auto value = [&](const RuleLoad& r) {
-            switch (key) {
-            case SortKey::packets: return static_cast<double>(r.counter.packets);
-            case SortKey::bytes: return static_cast<double>(r.counter.bytes);
-            case SortKey::pps: return r.pps;
-            case SortKey::bps: return r.bps;
-            }
-            return 0.0;
-        };
+        auto value = [&](const RuleLoad& r) { return sort_value(r, key); };
         if (!ranked.empty())
             top_value = value(ranked[0]);
         size_t bar_width = width > 66 ? width - 66 : 0;

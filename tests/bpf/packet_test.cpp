@@ -187,9 +187,10 @@ TEST_CASE("when every counter slot is taken, hits land in the overflow slot")
     }
     auto rc = h.dp().rule_counters();
     uint64_t attributed = 0;
-    for (const auto& [id, c] : rc)
+    rc.for_each([&](uint32_t id, const Counter& c) {
         if (id != 0)
             attributed += c.packets;
+    });
     CHECK(attributed == 1023);
     CHECK(rc[0].packets == 1100 - 1023);
     auto g = h.dp().global_counters();

@@ -62,10 +62,13 @@ TEST_CASE("ranking: totals, rates between two snapshots, top N")
     // A rule whose counts went down was replaced: no rate, not negative.
     LoadSnapshot c = b;
     c.at = b.at + std::chrono::seconds(1);
-    c.by_rule[id(rs, "192.0.2.0/24")] = {3, 300};
+    c.by_rule.at(id(rs, "192.0.2.0/24")) = {3, 300};
     auto after = rank_rules(rs, c, &b, SortKey::pps, 0);
-    for (const auto& r : after)
+    for (const auto& r : after) {
         CHECK(r.pps >= 0);
+        if (r.rule->prefix.to_string() == "192.0.2.0/24")
+            CHECK(r.pps == 0);
+    }
 
     // A source filter lists every rule of the source, traffic or not.
     auto ops = rank_rules(rs, b, nullptr, SortKey::packets, 0, "ops");
