@@ -464,7 +464,7 @@ int cmd_metrics(const Global& g, const std::vector<std::string>& args, std::ostr
     if (!dp)
         throw Error("no prefixwall maps pinned under " + g.paths.pin_dir.string());
     LoadSnapshot now = read_load(*dp);
-    std::string text = render_metrics(metrics_input(c, now, nullptr, top_k));
+    std::string text = render_metrics(metrics_input(c.rules(), c.store(), dp, now, nullptr, top_k));
     if (output.empty()) {
         out << text;
         return 0;

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "metrics.hpp"
+#include "rules_cache.hpp"
 
 #include <httplib.h>
 
@@ -129,22 +130,27 @@ private:
     std::thread thread_;
 };
 
-// The /metrics view: counters read straight from the pinned maps (no lock),
-// rules re-read when the state file changes, rates from the previous scrape.
+// The /metrics view: counters read straight from the pinned maps and the
+// rules from the state (re-read only when it changes), without the
+// pin-dir lock, so a sync being applied never holds a scrape up; rates
+// from the previous scrape.
 class MetricsView {
 public:
-    explicit MetricsView(const DaemonOptions& o) : opts_(o) {}
+    explicit MetricsView(const DaemonOptions& o) : opts_(o), rules_(StateStore(o.paths.state_dir)) {}
 
     std::string render(size_t top_k)
     {
         std::lock_guard<std::mutex> g(m_);
-        Controller ctl(opts_.paths, opts_.capacity, false); // short lock: reads only
-        const Dataplane* dp = ctl.dataplane();
-        if (!dp)
+        if (!dp_) {
+            PinDirLock lock(opts_.paths.pin_dir); // only to open the maps consistently
+            dp_ = Dataplane::open(opts_.paths.pin_dir, opts_.capacity, false);
+        }
+        if (!dp_)
             throw Error("no maps pinned under " + opts_.paths.pin_dir.string());
-        LoadSnapshot now = read_load(*dp);
+        LoadSnapshot now = read_load(*dp_);
         const LoadSnapshot* before = have_prev_ ? &prev_ : nullptr;
-        std::string text = render_metrics(metrics_input(ctl, now, before, top_k));
+        std::string text = render_metrics(
+            metrics_input(rules_.get(), rules_.store(), &*dp_, now, before, top_k));
         prev_ = std::move(now);
         have_prev_ = true;
         return text;
@@ -153,6 +159,8 @@ public:
 private:
     const DaemonOptions& opts_;
     std::mutex m_;
+    RulesCache rules_;
+    std::optional<Dataplane> dp_;
     LoadSnapshot prev_;
     bool have_prev_ = false;
 };

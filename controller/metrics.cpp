@@ -1,6 +1,5 @@
 #include "metrics.hpp"
 
-#include "controller.hpp"
 #include "exposition.hpp"
 #include "report.hpp"
 
@@ -99,22 +98,22 @@ std::string render_metrics(const MetricsInput& in)
     return e.text();
 }
 
-MetricsInput metrics_input(const Controller& c, const LoadSnapshot& now, const LoadSnapshot* before,
-                           size_t top_k)
+MetricsInput metrics_input(const RuleSet& rules, const StateStore& store, const Dataplane* dp,
+                           const LoadSnapshot& now, const LoadSnapshot* before, size_t top_k)
 {
     MetricsInput in;
-    in.rules = &c.rules();
+    in.rules = &rules;
     in.now = &now;
     in.before = before;
     in.top_k = top_k;
-    in.retired = c.store().load_retired();
-    for (const auto& name : c.store().synced_sources()) {
-        SourceMeta m = c.store().load_source_meta(name);
+    in.retired = store.load_retired();
+    for (const auto& name : store.synced_sources()) {
+        SourceMeta m = store.load_source_meta(name);
         in.syncs[name] = SyncRecord{static_cast<double>(m.last_success), m.last_duration, m.failures,
                                     m.entries};
     }
-    in.attachments = c.attachments();
-    if (const Dataplane* dp = c.dataplane()) {
+    in.attachments = store.load_attachments();
+    if (dp) {
         in.capacity = dp->capacity();
         for (const auto& a : in.attachments)
             in.attached[a.ifname] = dp->attached(a.ifname);

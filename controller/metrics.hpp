@@ -35,9 +35,8 @@ struct MetricsInput {
 
 std::string render_metrics(const MetricsInput& in);
 
-class Controller;
-// Everything but the snapshots, from a controller session.
-MetricsInput metrics_input(const Controller& c, const LoadSnapshot& now,
-                           const LoadSnapshot* before, size_t top_k);
+// Everything but the snapshots, from the rules, the state and the maps.
+MetricsInput metrics_input(const RuleSet& rules, const StateStore& store, const Dataplane* dp,
+                           const LoadSnapshot& now, const LoadSnapshot* before, size_t top_k);
 
 } // namespace pw

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "report.hpp"
+#include "rules_cache.hpp"
 
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -78,29 +79,6 @@ const char* sort_name(SortKey k)
     }
     return "?";
 }
-
-// The rules, re-read only when the state file changes.
-class RulesCache {
-public:
-    explicit RulesCache(StateStore s) : store_(std::move(s)) {}
-    const RuleSet& get()
-    {
-        std::error_code ec;
-        auto t = fs::last_write_time(store_.dir() / "rules.tsv", ec);
-        if (!loaded_ || (!ec && t != stamp_)) {
-            rules_ = store_.load_rules();
-            stamp_ = t;
-            loaded_ = true;
-        }
-        return rules_;
-    }
-
-private:
-    StateStore store_;
-    RuleSet rules_;
-    fs::file_time_type stamp_{};
-    bool loaded_ = false;
-};
 
 } // namespace
 
