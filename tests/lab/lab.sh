@@ -15,8 +15,8 @@
 #   client  c0 192.0.2.2/24    2001:db8:1::2/64
 #   router  rc 192.0.2.1/24    2001:db8:1::1/64     (forwarding on)
 #           rs 198.51.100.1/24 2001:db8:2::1/64
-#   server  s0 198.51.100.2/24 2001:db8:2::2/64, and 203.0.113.10/32,
-#              2001:db8:3::10/128 on lo (more targets behind it)
+#   server  s0 198.51.100.2/24 2001:db8:2::2/64, and 203.0.113.10, .20,
+#              2001:db8:3::10, ::20 on lo (more targets behind it)
 #
 # The pin directory is a bpffs mounted under /run/prefixwall-lab/NAME, not
 # under /sys: `ip netns exec` remounts /sys, which would hide pins there.
@@ -54,8 +54,9 @@ up() {
   ip -n "$ns_r" addr add 2001:db8:2::1/64 dev rs nodad
   ip -n "$ns_s" addr add 198.51.100.2/24 dev s0
   ip -n "$ns_s" addr add 2001:db8:2::2/64 dev s0 nodad
-  ip -n "$ns_s" addr add 203.0.113.10/32 dev lo
-  ip -n "$ns_s" addr add 2001:db8:3::10/128 dev lo
+  for a in 203.0.113.10/32 203.0.113.20/32 2001:db8:3::10/128 2001:db8:3::20/128; do
+    ip -n "$ns_s" addr add "$a" dev lo
+  done
   for l in "$ns_c c0" "$ns_r rc" "$ns_r rs" "$ns_s s0"; do
     set -- $l; ip -n "$1" link set "$2" up
     # Frames that XDP passes on a veth reach the stack through GRO.
@@ -66,8 +67,8 @@ up() {
   ip -n "$ns_c" -6 route add default via 2001:db8:1::1
   ip -n "$ns_s" route add default via 198.51.100.1
   ip -n "$ns_s" -6 route add default via 2001:db8:2::1
-  ip -n "$ns_r" route add 203.0.113.10/32 via 198.51.100.2
-  ip -n "$ns_r" -6 route add 2001:db8:3::10/128 via 2001:db8:2::2
+  ip -n "$ns_r" route add 203.0.113.0/24 via 198.51.100.2
+  ip -n "$ns_r" -6 route add 2001:db8:3::/48 via 2001:db8:2::2
 
   # Static neighbours: no ARP or neighbour discovery in the counters.
   local m_c0 m_rc m_rs m_s0
