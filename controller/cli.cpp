@@ -103,7 +103,7 @@ std::vector<std::string> split_positionals(const std::vector<std::string>& args,
             continue;
         std::string name = a.substr(a[1] == '-' ? 2 : 1);
         const po::option_description* d =
-            a[1] == '-' ? opts.find_nothrow(name, false) : opts.find_nothrow(name, true);
+            opts.find_nothrow(name, false);
         if (d && d->semantic()->max_tokens() > 0 && i + 1 < args.size())
             options.push_back(args[++i]);
     }
@@ -587,20 +587,42 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             "max-rules-v6", po::value(&g.capacity.max_rules_v6))(
             "counter-slots", po::value(&g.capacity.counter_slots))(
             "verbose,v", po::bool_switch(&g.verbose))("help,h", "");
-        // Global options come first; the first positional is the command
-        // and everything after it belongs to the command.
+        // The first positional is the command. Global options may stand
+        // before it or among the command's own (prefixwall add X --pin-dir D):
+        // they are taken out wherever they are.
+        auto global_name = [&](const std::string& a) -> const po::option_description* {
+            if (a.size() < 2 || a[0] != '-' || a == "--")
+                return nullptr;
+            std::string name = a.substr(a[1] == '-' ? 2 : 1);
+            name = name.substr(0, name.find('='));
+            return global.find_nothrow(name, false);
+        };
         size_t at = 0;
-        std::vector<std::string> global_args;
+        std::vector<std::string> global_args, rest;
         for (; at < args.size(); at++) {
             const std::string& a = args[at];
             if (a.size() < 2 || a[0] != '-')
                 break;
             global_args.push_back(a);
-            std::string name = a.substr(a[1] == '-' ? 2 : 1);
-            const po::option_description* d = global.find_nothrow(name, a[1] != '-');
+            const po::option_description* d = global_name(a);
             if (a.find('=') == std::string::npos && d && d->semantic()->max_tokens() > 0 &&
                 at + 1 < args.size())
                 global_args.push_back(args[++at]);
+        }
+        for (size_t i = at + 1; i < args.size(); i++) {
+            const po::option_description* d = global_name(args[i]);
+            if (!d || args[i] == "--help" || args[i] == "-h") {
+                if (args[i] == "--") { // the rest is the command's, verbatim
+                    rest.insert(rest.end(), args.begin() + static_cast<long>(i), args.end());
+                    break;
+                }
+                rest.push_back(args[i]);
+                continue;
+            }
+            global_args.push_back(args[i]);
+            if (args[i].find('=') == std::string::npos && d->semantic()->max_tokens() > 0 &&
+                i + 1 < args.size())
+                global_args.push_back(args[++i]);
         }
         po::variables_map vm;
         try {
@@ -623,7 +645,6 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         libbpf_set_print(libbpf_print);
 
         std::string cmd = vm["command"].as<std::string>();
-        std::vector<std::string> rest(args.begin() + static_cast<long>(at) + 1, args.end());
 
         if (cmd == "version") {
             out << "prefixwall " << kVersion << "\n";

@@ -9,7 +9,9 @@
 #include <net/if.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace pw {
 namespace fs = std::filesystem;
@@ -54,20 +56,18 @@ uint32_t map_max_entries(int fd)
     return info.max_entries;
 }
 
-// Reads a whole array map (keys 0..n-1) with batch lookups.
-std::vector<uint8_t> read_array(int fd, uint32_t n, size_t value_size,
-                                const char* what)
+// Reads keys 0..n-1 of an array map with batch lookups into a buffer
+// that is not zeroed first (it is overwritten).
+std::unique_ptr<uint8_t[]> read_array(int fd, uint32_t n, size_t value_size, const char* what)
 {
-    std::vector<uint8_t> values(static_cast<size_t>(n) * value_size);
-    std::vector<uint32_t> keys(n);
+    std::unique_ptr<uint8_t[]> values(new uint8_t[static_cast<size_t>(n) * value_size]);
+    std::unique_ptr<uint32_t[]> keys(new uint32_t[n]);
     uint32_t done = 0, out_batch = 0;
     bool first = true;
     while (done < n) {
         uint32_t count = n - done;
-        int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch,
-                                       &out_batch, keys.data() + done,
-                                       values.data() + done * value_size,
-                                       &count, nullptr);
+        int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch, &out_batch, keys.get() + done,
+                                       values.get() + done * value_size, &count, nullptr);
         first = false;
         done += count;
         if (err != 0) {
@@ -542,21 +542,32 @@ std::vector<std::pair<Prefix, pw_rule_value>> Dataplane::entries(Family f, int c
     return out;
 }
 
+uint32_t Dataplane::slots_in_use_bound() const
+{
+    // The ring hands slots out in order 1, 2, ... and only ever takes back
+    // slots it handed out: no slot above the number of pops was ever used.
+    uint32_t head_key = 0;
+    uint64_t head = 0;
+    if (bpf_map_lookup_elem(slot_ring_ctl_.get(), &head_key, &head) != 0)
+        return cap_.counter_slots;
+    return static_cast<uint32_t>(std::min<uint64_t>(head + 1, cap_.counter_slots));
+}
+
 RuleCounters Dataplane::rule_counters() const
 {
-    uint32_t n = cap_.counter_slots;
+    uint32_t n = slots_in_use_bound();
     auto owners = read_array(slot_owner_.get(), n, sizeof(uint32_t), "slot_owner");
     auto cells = read_array(rule_counters_.get(), n, sizeof(Counter) * ncpus_, "rule_counters");
     RuleCounters out;
     for (uint32_t slot = 0; slot < n; slot++) {
         uint32_t owner;
-        std::memcpy(&owner, owners.data() + slot * sizeof(uint32_t), sizeof(owner));
+        std::memcpy(&owner, owners.get() + slot * sizeof(uint32_t), sizeof(owner));
         if (slot != 0 && owner == 0)
             continue;
         Counter sum;
         for (int cpu = 0; cpu < ncpus_; cpu++) {
             Counter c;
-            std::memcpy(&c, cells.data() + (static_cast<size_t>(slot) * ncpus_ + cpu) * sizeof(Counter),
+            std::memcpy(&c, cells.get() + (static_cast<size_t>(slot) * ncpus_ + cpu) * sizeof(Counter),
                         sizeof(c));
             sum += c;
         }
@@ -574,7 +585,7 @@ GlobalCounters Dataplane::global_counters() const
     for (size_t i = 0; i < PW_GLOBAL_COUNTERS; i++)
         for (int cpu = 0; cpu < ncpus_; cpu++) {
             Counter c;
-            std::memcpy(&c, cells.data() + (i * ncpus_ + cpu) * sizeof(Counter), sizeof(c));
+            std::memcpy(&c, cells.get() + (i * ncpus_ + cpu) * sizeof(Counter), sizeof(c));
             out[i] += c;
         }
     return out;
@@ -584,12 +595,13 @@ std::map<uint32_t, Counter> Dataplane::release_slots(
     const std::function<bool(uint32_t)>& keep) const
 {
     uint32_t n = cap_.counter_slots;
-    auto owners = read_array(slot_owner_.get(), n, sizeof(uint32_t), "slot_owner");
+    uint32_t used = slots_in_use_bound();
+    auto owners = read_array(slot_owner_.get(), used, sizeof(uint32_t), "slot_owner");
     std::map<uint32_t, Counter> retired;
     std::vector<uint32_t> freed;
-    for (uint32_t slot = 1; slot < n; slot++) {
+    for (uint32_t slot = 1; slot < used; slot++) {
         uint32_t owner;
-        std::memcpy(&owner, owners.data() + slot * sizeof(uint32_t), sizeof(owner));
+        std::memcpy(&owner, owners.get() + slot * sizeof(uint32_t), sizeof(owner));
         if (owner != 0 && !keep(owner)) {
             freed.push_back(slot);
             std::vector<Counter> cells(ncpus_);

@@ -115,6 +115,7 @@ public:
 private:
     Dataplane() = default;
     void init_slot_ring() const;
+    uint32_t slots_in_use_bound() const;
     void init_tries(const Capacity& want);
     int trie_fd(Family f, int copy) const { return tries_[f == Family::v4 ? 0 : 1][copy].get(); }
     int outer_fd(Family f) const { return f == Family::v4 ? active_v4_.get() : active_v6_.get(); }

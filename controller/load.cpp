@@ -92,13 +92,10 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
             add(&r, now.by_rule[r.id]);
         }
     } else {
-        // Rank without the rules first (their ids ride in a side vector);
-        // look rules up only for the ones kept.
-        std::vector<RuleLoad> all;
-        std::vector<uint32_t> ids;
-        now.by_rule.for_each([&](uint32_t id, const Counter& c) {
-            if (id == 0)
-                return;
+        // Rank (value, id) pairs first, without the rules: small and cache
+        // friendly for a million entries; build the full rows for the
+        // ones kept only.
+        auto row = [&](uint32_t id, const Counter& c) {
             RuleLoad l{nullptr, c, 0, 0};
             if (before && dt > 0) {
                 Counter prev = before->by_rule[id];
@@ -107,24 +104,26 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
                     l.bps = static_cast<double>(c.bytes - prev.bytes) * 8 / dt;
                 }
             }
-            all.push_back(l);
-            ids.push_back(id);
+            return l;
+        };
+        std::vector<std::pair<double, uint32_t>> ranked;
+        ranked.reserve(now.by_rule.limit());
+        now.by_rule.for_each([&](uint32_t id, const Counter& c) {
+            if (id != 0)
+                ranked.emplace_back(sort_value(row(id, c), key), id);
         });
-        std::vector<uint32_t> order(all.size());
-        for (uint32_t i = 0; i < order.size(); i++)
-            order[i] = i;
         // Ids of rules that are gone may still hold counts: keep a margin.
-        size_t want = top == 0 ? order.size() : std::min(order.size(), top * 2 + 16);
-        std::partial_sort(order.begin(), order.begin() + static_cast<long>(want), order.end(),
-                          [&](uint32_t a, uint32_t b) {
-                              double x = sort_value(all[a], key), y = sort_value(all[b], key);
-                              return x != y ? x > y : ids[a] < ids[b];
+        size_t want = top == 0 ? ranked.size() : std::min(ranked.size(), top * 2 + 16);
+        std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(want), ranked.end(),
+                          [](const auto& a, const auto& b) {
+                              return a.first != b.first ? a.first > b.first : a.second < b.second;
                           });
         for (size_t i = 0; i < want; i++)
-            if (const Rule* r = rules.find_id(ids[order[i]]))
+            if (const Rule* r = rules.find_id(ranked[i].second))
                 if (source.empty() || r->claims.contains(source)) {
-                    all[order[i]].rule = r;
-                    out.push_back(all[order[i]]);
+                    RuleLoad l = row(ranked[i].second, now.by_rule[ranked[i].second]);
+                    l.rule = r;
+                    out.push_back(l);
                 }
     }
     keep_top(out, top, key);

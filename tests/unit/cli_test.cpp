@@ -55,3 +55,13 @@ TEST_CASE("--json turns errors into JSON")
     CHECK(r.code == 2);
     CHECK(r.err == "{\"error\":\"unknown command 'frobnicate' (see 'prefixwall --help')\"}\n");
 }
+
+TEST_CASE("global options may follow the command")
+{
+    // Bad global values are found wherever they stand (before any BPF work).
+    auto r = run({"list", "--max-rules-v4", "many"});
+    CHECK(r.code == 2);
+    CHECK(r.err.find("max-rules-v4") != std::string::npos);
+    r = run({"version", "--counter-slots=x"});
+    CHECK(r.code == 2);
+}
