@@ -98,6 +98,10 @@ def main():
     if os.geteuid() != 0:
         print("sync_bench: needs root")
         return 77
+    for tool in ("ipset", "nft"):
+        if not shutil.which(tool):
+            print("sync_bench: needs %s (apt-get install ipset nftables)" % tool)
+            return 77
     if not os.path.isdir(REG):
         print("sync_bench: %s is absent; nothing to measure" % REG)
         return 77
