@@ -51,7 +51,9 @@ wait_for() { # SECONDS COMMAND...
 mkdir -p "$dir/www"
 printf '203.0.113.0/24\n' >"$dir/file.txt"
 printf '2001:db8:3::/48\n' >"$dir/www/web.txt"
-in_router python3 -m http.server 8088 --bind 127.0.0.1 --directory "$dir/www" >"$dir/http.log" 2>&1 &
+# Background processes run under ip netns exec directly, so that $! is the
+# process itself and the cleanup stops it.
+ip netns exec "$lab-router" python3 -m http.server 8088 --bind 127.0.0.1 --directory "$dir/www" >"$dir/http.log" 2>&1 &
 pids+=($!)
 cat >"$dir/pw.conf" <<CONF
 [daemon]
@@ -111,7 +113,7 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:9797']
 PROM
-in_router prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
+ip netns exec "$lab-router" prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
   --web.listen-address=127.0.0.1:9090 >"$dir/prometheus.log" 2>&1 &
 pids+=($!)
 query() {

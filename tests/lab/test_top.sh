@@ -10,7 +10,8 @@ command -v tmux >/dev/null || { echo "SKIP top: needs tmux"; exit 77; }
 lab=pwt$$
 session=pwtop$$
 lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
-cleanup() { tmux kill-session -t "$session" 2>/dev/null; pkill -f "ping -q -i 0.0[15]" 2>/dev/null; lab down; }
+pids=()
+cleanup() { tmux kill-session -t "$session" 2>/dev/null; kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; lab down; }
 trap cleanup EXIT
 lab up
 lab pw attach rc >/dev/null && lab pw attach rs >/dev/null
@@ -23,9 +24,10 @@ not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 
 # Heavy traffic to one blocked prefix, light to another, some monitored.
-lab exec client ping -q -i 0.01 -c 1500 203.0.113.10 >/dev/null 2>&1 &
-lab exec client ping -q -i 0.05 -c 300 2001:db8:3::10 >/dev/null 2>&1 &
-lab exec client ping -q -i 0.05 -c 300 198.51.100.2 >/dev/null 2>&1 &
+for args in "-i 0.01 -c 1500 203.0.113.20" "-i 0.05 -c 300 2001:db8:3::10" "-i 0.05 -c 300 198.51.100.2"; do
+  ip netns exec "$lab-client" ping -q $args >/dev/null 2>&1 &
+  pids+=($!)
+done
 
 tmux new-session -d -s "$session" -x 80 -y 24 \
   "env PREFIXWALL_PIN_DIR=/run/prefixwall-lab/$lab/bpf/prefixwall PREFIXWALL_STATE_DIR=/run/prefixwall-lab/$lab/state ip netns exec $lab-router $PREFIXWALL top"
