@@ -5,14 +5,6 @@
 
 namespace pw {
 
-namespace {
-const char* family_label(unsigned f)
-{
-    static const char* names[PW_FAMILY_MAX] = {"ipv4", "ipv6", "other"};
-    return names[f];
-}
-} // namespace
-
 std::string render_metrics(const MetricsInput& in)
 {
     Exposition e;

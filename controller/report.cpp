@@ -19,13 +19,13 @@ const char* outcome_name(unsigned o)
     return o < PW_OUTCOME_MAX ? names[o] : "?";
 }
 
-namespace {
-
 const char* family_label(unsigned f)
 {
     static const char* names[PW_FAMILY_MAX] = {"ipv4", "ipv6", "other"};
     return f < PW_FAMILY_MAX ? names[f] : "?";
 }
+
+namespace {
 
 std::string join(const std::vector<std::string>& v, const char* sep)
 {

@@ -24,5 +24,6 @@ void print_stats(std::ostream& out, const StatsView& v, bool json);
 std::string human(double v);
 
 const char* outcome_name(unsigned outcome);
+const char* family_label(unsigned family); // ipv4, ipv6, other
 
 } // namespace pw

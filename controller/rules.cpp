@@ -7,7 +7,7 @@
 namespace pw {
 
 RuleSet::RuleSet(const RuleSet& o)
-    : rules_(o.rules_), per_source_(o.per_source_), next_id_(o.next_id_)
+    : rules_(o.rules_), next_id_(o.next_id_)
 {
     per_family_[0] = o.per_family_[0];
     per_family_[1] = o.per_family_[1];
@@ -63,20 +63,11 @@ std::vector<std::string> Rule::sources() const
     return out;
 }
 
-void RuleSet::count_claim(const std::string& source, int delta)
-{
-    auto it = per_source_.try_emplace(source, 0).first;
-    it->second += static_cast<size_t>(delta);
-    if (it->second == 0)
-        per_source_.erase(it);
-}
-
 EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
                          const Claim& claim)
 {
     auto it = rules_.find(prefix);
     if (it == rules_.end()) {
-        count_claim(source, 1);
         per_family_[prefix.family == Family::v4 ? 0 : 1]++;
         Rule r;
         r.id = next_id_++;
@@ -88,9 +79,7 @@ EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
         return EntryChange::insert;
     }
     Action before = it->second.action();
-    auto [c, fresh] = it->second.claims.insert_or_assign(source, claim);
-    if (fresh)
-        count_claim(source, 1);
+    it->second.claims.insert_or_assign(source, claim);
     return it->second.action() == before ? EntryChange::none
                                          : EntryChange::update;
 }
@@ -105,13 +94,10 @@ EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
         Action before = r.action();
         if (r.claims.erase(source) == 0)
             return EntryChange::none;
-        count_claim(source, -1);
         if (!r.claims.empty())
             return r.action() == before ? EntryChange::none
                                         : EntryChange::update;
     }
-    for (const auto& [name, _] : r.claims)
-        count_claim(name, -1);
     per_family_[prefix.family == Family::v4 ? 0 : 1]--;
     by_id_.erase(r.id);
     rules_.erase(it);
@@ -148,19 +134,11 @@ size_t RuleSet::count(Family f, Action a) const
     });
 }
 
-size_t RuleSet::count_source(const std::string& source) const
-{
-    auto it = per_source_.find(source);
-    return it == per_source_.end() ? 0 : it->second;
-}
-
 void RuleSet::restore(Rule rule)
 {
     if (rules_.contains(rule.prefix))
         remove(rule.prefix, "");
     next_id_ = std::max(next_id_, rule.id + 1);
-    for (const auto& [name, _] : rule.claims)
-        count_claim(name, 1);
     per_family_[rule.prefix.family == Family::v4 ? 0 : 1]++;
     Prefix key = rule.prefix;
     uint32_t id = rule.id;

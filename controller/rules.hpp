@@ -65,7 +65,6 @@ public:
     size_t size() const { return rules_.size(); }
     size_t count(Family f) const;
     size_t count(Family f, Action a) const;
-    size_t count_source(const std::string& source) const;
     uint32_t next_id() const { return next_id_; }
 
     // Used by the state store when loading: a rule with a known id.
@@ -73,11 +72,8 @@ public:
     void set_next_id(uint32_t id) { next_id_ = id; }
 
 private:
-    void count_claim(const std::string& source, int delta);
-
     std::map<Prefix, Rule> rules_;
     std::unordered_map<uint32_t, const Rule*> by_id_; // into rules_ (map nodes do not move)
-    std::map<std::string, size_t> per_source_; // claims per source
     size_t per_family_[2] = {0, 0};
     uint32_t next_id_ = 1;
 };

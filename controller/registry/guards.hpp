@@ -32,7 +32,6 @@ public:
     explicit Guards(const GuardOptions& o);
     // Why a block of `p` is refused, or nullopt when it may go in.
     std::optional<Refusal> check_block(const Prefix& p) const;
-    const std::vector<std::pair<Prefix, std::string>>& protected_prefixes() const { return protected_; }
 
 private:
     struct Span {
