@@ -5,37 +5,92 @@
  * packet when a judged address's longest match is a block rule.
  *
  * One object, loaded once per attachment with that attachment's settings
- * in .rodata (match, dry-run, malformed policy), all loads sharing the
- * pinned maps of bpf/lib/maps.h.
+ * in .rodata (match, dry-run, malformed policy, lookup engine), all loads
+ * sharing the pinned maps of bpf/lib/maps.h. The engine is a constant, so
+ * the verifier drops the other engine's code from each instance.
  */
 #include "lib/parsing.h"
 #include "lib/maps.h"
 #include "lib/counters.h"
+#include "lib/compiled.h"
 
 const volatile __u8 cfg_match = PW_MATCH_BOTH;
 const volatile __u8 cfg_dry_run = 0;
 const volatile __u8 cfg_malformed_drop = 0;
 const volatile __u8 cfg_record_last = 0;
+const volatile __u8 cfg_engine = PW_ENGINE_COMPILED;
 
-static __always_inline struct pw_rule_value *lookup_v4(void *trie, __be32 addr)
+static __always_inline struct hit trie_hit(struct pw_rule_value *v)
 {
-	struct pw_key_v4 key = { .prefixlen = 32 };
+	struct hit h = {};
 
-	__builtin_memcpy(key.addr, &addr, sizeof(key.addr));
-	return bpf_map_lookup_elem(trie, &key);
+	if (v) {
+		h.slot = &v->counter_slot;
+		h.rule_id = v->rule_id;
+		h.action = v->action;
+	}
+	return h;
 }
 
-static __always_inline struct pw_rule_value *lookup_v6(void *trie,
-						      const struct in6_addr *addr)
+static __always_inline struct hit compiled_hit(struct cl_hit c)
 {
-	struct pw_key_v6 key = { .prefixlen = 128 };
+	struct hit h = {};
 
-	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
-	return bpf_map_lookup_elem(trie, &key);
+	if (c.result && c.action) {
+		h.slot = (__u32 *)c.result + 1;
+		h.rule_id = (__u32)*c.result;
+		h.action = c.action;
+	}
+	return h;
 }
 
-static __always_inline void record_last(struct pw_rule_value *src,
-					struct pw_rule_value *dst,
+static __always_inline struct hit lookup_v4(__be32 addr)
+{
+	__u32 zero = 0;
+
+	if (cfg_engine == PW_ENGINE_COMPILED) {
+		void *table = bpf_map_lookup_elem(&compiled_v4, &zero);
+
+		if (!table)
+			return (struct hit){};
+		return compiled_hit(cl_lookup(table, (__u64)bpf_ntohl(addr) << 32, 0, 3));
+	} else {
+		void *trie = bpf_map_lookup_elem(&active_v4, &zero);
+		struct pw_key_v4 key = { .prefixlen = 32 };
+
+		if (!trie)
+			return (struct hit){};
+		__builtin_memcpy(key.addr, &addr, sizeof(key.addr));
+		return trie_hit(bpf_map_lookup_elem(trie, &key));
+	}
+}
+
+static __always_inline struct hit lookup_v6(const struct in6_addr *addr)
+{
+	__u32 zero = 0;
+
+	if (cfg_engine == PW_ENGINE_COMPILED) {
+		void *table = bpf_map_lookup_elem(&compiled_v6, &zero);
+		__u64 hi = ((__u64)bpf_ntohl(addr->in6_u.u6_addr32[0]) << 32) |
+			   bpf_ntohl(addr->in6_u.u6_addr32[1]);
+		__u64 lo = ((__u64)bpf_ntohl(addr->in6_u.u6_addr32[2]) << 32) |
+			   bpf_ntohl(addr->in6_u.u6_addr32[3]);
+
+		if (!table)
+			return (struct hit){};
+		return compiled_hit(cl_lookup(table, hi, lo, PW_CL_MAX_LEVELS));
+	} else {
+		void *trie = bpf_map_lookup_elem(&active_v6, &zero);
+		struct pw_key_v6 key = { .prefixlen = 128 };
+
+		if (!trie)
+			return (struct hit){};
+		__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+		return trie_hit(bpf_map_lookup_elem(trie, &key));
+	}
+}
+
+static __always_inline void record_last(struct hit *src, struct hit *dst,
 					__u32 verdict, __u32 outcome)
 {
 	__u32 zero = 0;
@@ -43,27 +98,25 @@ static __always_inline void record_last(struct pw_rule_value *src,
 
 	if (!last)
 		return;
-	last->src_rule_id = src ? src->rule_id : 0;
-	last->dst_rule_id = dst ? dst->rule_id : 0;
+	last->src_rule_id = src->action ? src->rule_id : 0;
+	last->dst_rule_id = dst->action ? dst->rule_id : 0;
 	last->verdict = verdict;
 	last->outcome = outcome;
 }
 
 /* The verdict for a packet whose judged addresses matched src and dst
- * (either may be NULL: not judged, or no rule). Every matched rule is
- * counted once; the packet gets one outcome in the global counters. */
-static __always_inline int decide(struct pw_rule_value *src,
-				  struct pw_rule_value *dst, __u32 family,
-				  __u64 bytes)
+ * (action NONE: not judged, or no rule). Every matched rule is counted
+ * once; the packet gets one outcome in the global counters. */
+static __always_inline int decide(struct hit *src, struct hit *dst,
+				  __u32 family, __u64 bytes)
 {
-	__u8 sa = src ? src->action : PW_ACTION_NONE;
-	__u8 da = dst ? dst->action : PW_ACTION_NONE;
+	__u8 sa = src->action, da = dst->action;
 	__u32 outcome;
 	int verdict = XDP_PASS;
 
-	if (src)
+	if (sa)
 		count_rule(src, bytes);
-	if (dst && dst != src && (!src || dst->rule_id != src->rule_id))
+	if (da && (!sa || dst->rule_id != src->rule_id))
 		count_rule(dst, bytes);
 
 	if (sa == PW_ACTION_BLOCK || da == PW_ACTION_BLOCK) {
@@ -88,11 +141,12 @@ static __always_inline int decide(struct pw_rule_value *src,
 
 static __always_inline int malformed(__u32 family, __u64 bytes)
 {
+	struct hit none = {};
 	int verdict = cfg_malformed_drop ? XDP_DROP : XDP_PASS;
 
 	count_global(family, PW_OUTCOME_MALFORMED, bytes);
 	if (cfg_record_last)
-		record_last(NULL, NULL, verdict, PW_OUTCOME_MALFORMED);
+		record_last(&none, &none, verdict, PW_OUTCOME_MALFORMED);
 	return verdict;
 }
 
@@ -104,9 +158,7 @@ int prefixwall_xdp(struct xdp_md *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	__u64 bytes = c.end - c.pos;
-	struct pw_rule_value *src = NULL, *dst = NULL;
-	__u32 zero = 0;
-	void *trie;
+	struct hit src = {}, dst = {};
 	int proto = parse_ethhdr(&c);
 
 	if (proto < 0)
@@ -117,29 +169,30 @@ int prefixwall_xdp(struct xdp_md *ctx)
 
 		if (!ip)
 			return malformed(PW_FAMILY_IPV4, bytes);
-		trie = bpf_map_lookup_elem(&active_v4, &zero);
-		if (trie && (cfg_match & PW_MATCH_SRC))
-			src = lookup_v4(trie, ip->saddr);
-		if (trie && (cfg_match & PW_MATCH_DST))
-			dst = lookup_v4(trie, ip->daddr);
-		return decide(src, dst, PW_FAMILY_IPV4, bytes);
+		if (cfg_match & PW_MATCH_SRC)
+			src = lookup_v4(ip->saddr);
+		if (cfg_match & PW_MATCH_DST)
+			dst = lookup_v4(ip->daddr);
+		return decide(&src, &dst, PW_FAMILY_IPV4, bytes);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = parse_ip6hdr(&c);
 
 		if (!ip6)
 			return malformed(PW_FAMILY_IPV6, bytes);
-		trie = bpf_map_lookup_elem(&active_v6, &zero);
-		if (trie && (cfg_match & PW_MATCH_SRC))
-			src = lookup_v6(trie, &ip6->saddr);
-		if (trie && (cfg_match & PW_MATCH_DST))
-			dst = lookup_v6(trie, &ip6->daddr);
-		return decide(src, dst, PW_FAMILY_IPV6, bytes);
+		if (cfg_match & PW_MATCH_SRC)
+			src = lookup_v6(&ip6->saddr);
+		if (cfg_match & PW_MATCH_DST)
+			dst = lookup_v6(&ip6->daddr);
+		return decide(&src, &dst, PW_FAMILY_IPV6, bytes);
 	}
 
 	count_global(PW_FAMILY_OTHER, PW_OUTCOME_NON_IP, bytes);
-	if (cfg_record_last)
-		record_last(NULL, NULL, XDP_PASS, PW_OUTCOME_NON_IP);
+	if (cfg_record_last) {
+		struct hit none = {};
+
+		record_last(&none, &none, XDP_PASS, PW_OUTCOME_NON_IP);
+	}
 	return XDP_PASS;
 }
 

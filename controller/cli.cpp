@@ -36,7 +36,7 @@ constexpr const char* kUsage = R"(usage: prefixwall [global options] COMMAND [ar
 
 commands:
   attach IFACE [--mode native|generic] [--match src|dst|both] [--dry-run]
-               [--malformed pass|drop]
+               [--malformed pass|drop] [--engine compiled|trie]
   detach IFACE | --all [--purge]
   status [--json]
   add PREFIX... [--action block|allow|monitor] [--source NAME] [--comment TEXT]
@@ -46,7 +46,7 @@ commands:
   stats [--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]
   top [--interval S] [--sort packets|bytes|pps|bps]
   metrics [--output FILE] [--metrics-top-k K]
-  serve [--config FILE] [--listen ADDR:PORT] [--attach IFACE]... [--mode M] [--match M]
+  serve [--config FILE] [--listen ADDR:PORT] [--attach IFACE]... [--mode M] [--match M] [--engine E]
         [--source NAME=LOCATION[,format=F][,action=A][,interval=S]]... [--interval S]
         [--metrics-top-k K] [--detach-on-exit] [--dry-run] plus the guards of sync
   sync --source NAME --from LOCATION... [--format F] [--action A] [--dry-run] [--json]
@@ -65,6 +65,9 @@ global options:
   --max-rules-v4 N     capacity of the IPv4 map when it is created (2000000)
   --max-rules-v6 N     capacity of the IPv6 map when it is created (1000000)
   --counter-slots N    per-rule counter cells when created (131072, power of 2)
+  --table-mb-v4 N      room of each copy of the compiled IPv4 table, MiB, when
+                       created (16: a 1M-prefix BGP table takes 11.7)
+  --table-mb-v6 N      the same for IPv6 (8)
   -v, --verbose        libbpf's debug messages
 )";
 
@@ -150,11 +153,12 @@ std::vector<Prefix> parse_prefixes(const std::vector<std::string>& texts, std::o
 
 int cmd_attach(const Global& g, const std::vector<std::string>& args, std::ostream& out)
 {
-    std::string mode, match, malformed;
+    std::string mode, match, malformed, engine;
     bool dry_run = false;
     po::options_description o;
     o.add_options()("mode", po::value(&mode)->default_value("native"))(
         "match", po::value(&match)->default_value("both"))(
+        "engine", po::value(&engine)->default_value("compiled"))(
         "malformed", po::value(&malformed)->default_value("pass"))(
         "dry-run", po::bool_switch(&dry_run));
     std::vector<std::string> pos;
@@ -168,10 +172,11 @@ int cmd_attach(const Global& g, const std::vector<std::string>& args, std::ostre
     if (malformed != "pass" && malformed != "drop")
         throw UsageError("attach: bad --malformed '" + malformed + "': expected pass or drop");
     a.malformed_drop = malformed == "drop";
+    a.engine = parse_engine(engine);
     Controller c(g.paths, g.capacity, true);
     c.attach(a);
     out << "attached " << a.ifname << " (" << mode_name(a.mode) << ", match "
-        << match_name(a.match) << (a.dry_run ? ", dry-run" : "")
+        << match_name(a.match) << ", engine " << engine_name(a.engine) << (a.dry_run ? ", dry-run" : "")
         << (a.malformed_drop ? ", malformed drop" : "") << ")\n";
     return 0;
 }
@@ -383,7 +388,7 @@ int cmd_stats(const Global& g, const std::vector<std::string>& args, std::ostrea
 
 int cmd_serve(const Global& g, const std::vector<std::string>& args)
 {
-    std::string config, listen, mode, match;
+    std::string config, listen, mode, match, engine;
     std::vector<std::string> attach, sources;
     unsigned interval = 0;
     size_t top_k = 0;
@@ -392,6 +397,7 @@ int cmd_serve(const Global& g, const std::vector<std::string>& args)
     po::options_description o;
     o.add_options()("config", po::value(&config))("listen", po::value(&listen))(
         "attach", po::value(&attach)->composing())("mode", po::value(&mode))("match", po::value(&match))(
+        "engine", po::value(&engine))(
         "source", po::value(&sources)->composing())("interval", po::value(&interval))(
         "metrics-top-k", po::value(&top_k))("detach-on-exit", po::bool_switch(&detach_on_exit))(
         "dry-run", po::bool_switch(&dry_run));
@@ -405,6 +411,7 @@ int cmd_serve(const Global& g, const std::vector<std::string>& args)
         flag_sources.push_back(parse_source_flag(s));
     std::optional<XdpMode> m = mode.empty() ? std::nullopt : std::optional(parse_mode(mode));
     std::optional<Match> mt = match.empty() ? std::nullopt : std::optional(parse_match(match));
+    std::optional<Engine> en = engine.empty() ? std::nullopt : std::optional(parse_engine(engine));
     {
         GuardOptions probe;
         FetchOptions fprobe;
@@ -424,6 +431,7 @@ int cmd_serve(const Global& g, const std::vector<std::string>& args)
                 c.daemon.attach.push_back(a);
         if (m) c.daemon.mode = *m;
         if (mt) c.daemon.match = *mt;
+        if (en) c.daemon.engine = *en;
         if (interval > 0) c.daemon.interval_s = interval;
         if (top_k > 0) c.daemon.metrics_top_k = top_k;
         c.daemon.detach_on_exit |= detach_on_exit;
@@ -586,6 +594,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             "max-rules-v4", po::value(&g.capacity.max_rules_v4))(
             "max-rules-v6", po::value(&g.capacity.max_rules_v6))(
             "counter-slots", po::value(&g.capacity.counter_slots))(
+            "table-mb-v4", po::value(&g.capacity.table_mb_v4))(
+            "table-mb-v6", po::value(&g.capacity.table_mb_v6))(
             "verbose,v", po::bool_switch(&g.verbose))("help,h", "");
         // The first positional is the command. Global options may stand
         // before it or among the command's own (prefixwall add X --pin-dir D):

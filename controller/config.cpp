@@ -143,6 +143,7 @@ Config parse_config(const std::string& textin, const std::string& name)
                 else if (key == "attach") d.attach.push_back(value);
                 else if (key == "mode") d.mode = parse_mode(value);
                 else if (key == "match") d.match = parse_match(value);
+                else if (key == "engine") d.engine = parse_engine(value);
                 else if (key == "interval") d.interval_s = number<unsigned>(value, where);
                 else if (key == "metrics-top-k") d.metrics_top_k = number<size_t>(value, where);
                 else if (key == "detach-on-exit") d.detach_on_exit = boolean(value, where);

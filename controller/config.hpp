@@ -24,6 +24,7 @@ struct DaemonSettings {
     std::vector<std::string> attach; // interfaces
     XdpMode mode = XdpMode::native;
     Match match = Match::both;
+    Engine engine = Engine::compiled;
     unsigned interval_s = 3600;      // for sources without their own
     size_t metrics_top_k = 50;
     bool detach_on_exit = false;

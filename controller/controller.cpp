@@ -29,6 +29,8 @@ const RuleSet& Controller::rules() const
         rules_ = store_.load_rules();
         if (dp_ && store_.pending())
             const_cast<Controller*>(this)->reconcile();
+        else if (dp_ && !dp_->compiled_ready())
+            dp_->rebuild(*rules_, Engines{false, true}); // maps made by an older version
     }
     return *rules_;
 }
@@ -45,7 +47,7 @@ void Controller::reconcile()
 {
     // An earlier run stopped between saving the state and finishing the
     // maps: make both rule copies equal the saved rules.
-    dp_->rebuild(*rules_);
+    dp_->rebuild(*rules_, engines());
     dp_->release_slots([this](uint32_t id) { return rules_->find_id(id) != nullptr; });
     store_.clear_pending();
 }
@@ -118,7 +120,7 @@ CommitReport Controller::commit(RuleSet next)
     bool complete = false;
     try {
         store_.save_rules(next);
-        complete = d.apply(writes, undo);
+        complete = d.apply(next, writes, undo, engines());
     } catch (...) {
         store_.save_rules(current);
         store_.clear_pending();
@@ -157,14 +159,43 @@ void Controller::retire(const std::map<uint32_t, std::vector<std::string>>& leav
         store_.save_retired(retired);
 }
 
+Engines Controller::engines() const
+{
+    Engines e{keep_tries_, true};
+    for (const auto& a : store_.load_attachments())
+        e.trie |= a.engine == Engine::trie;
+    return e;
+}
+
+void Controller::keep_tries(bool on)
+{
+    bool had = engines().trie;
+    keep_tries_ = on;
+    if (dp_ && on && !had)
+        dp_->rebuild(rules(), Engines{true, false});
+}
+
 void Controller::attach(Attachment a)
 {
     if (!dp_)
         dp_ = Dataplane::open(paths_.pin_dir, Capacity{}, true);
-    dp_->attach(a);
-    auto list = store_.load_attachments();
+    const RuleSet& current = rules();
+    auto before = store_.load_attachments();
+    auto list = before;
     std::erase_if(list, [&](const Attachment& x) { return x.ifname == a.ifname; });
     list.push_back(a);
+    if (a.engine == Engine::trie && !engines().trie) {
+        // The tries were not kept: record the attachment first (so every
+        // later change keeps them, whatever happens next), then fill them.
+        store_.save_attachments(list);
+        dp_->rebuild(current, Engines{true, false});
+    }
+    try {
+        dp_->attach(a);
+    } catch (...) {
+        store_.save_attachments(before);
+        throw;
+    }
     store_.save_attachments(list);
 }
 
@@ -174,6 +205,8 @@ void Controller::detach(const std::string& ifname)
     auto list = store_.load_attachments();
     std::erase_if(list, [&](const Attachment& x) { return x.ifname == ifname; });
     store_.save_attachments(list);
+    if (!engines().trie)
+        dp().rebuild(RuleSet{}, Engines{true, false}); // free the tries' memory
 }
 
 void Controller::detach_all(bool purge)

@@ -58,6 +58,12 @@ public:
 
     LookupResult lookup(const Address& a) const;
 
+    // The engines whose maps are kept: the compiled tables always, the
+    // tries while an attachment uses them (or when forced, for tests and
+    // benchmarks that run trie programs without attaching).
+    Engines engines() const;
+    void keep_tries(bool on);
+
 private:
     const Dataplane& dp() const;
     void reconcile();
@@ -70,6 +76,7 @@ private:
     StateStore store_;
     std::optional<Dataplane> dp_;
     mutable std::optional<RuleSet> rules_;
+    bool keep_tries_ = false;
 };
 
 } // namespace pw

@@ -217,8 +217,10 @@ int run_daemon(const DaemonOptions& opts)
             a.ifname = ifname;
             a.mode = cfg.daemon.mode;
             a.match = cfg.daemon.match;
+            a.engine = cfg.daemon.engine;
             ctl.attach(a);
-            log_line("attached " + ifname + " (" + mode_name(a.mode) + ", match " + match_name(a.match) + ")");
+            log_line("attached " + ifname + " (" + mode_name(a.mode) + ", match " + match_name(a.match) +
+                     ", engine " + engine_name(a.engine) + ")");
         }
     }
 

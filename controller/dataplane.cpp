@@ -1,5 +1,6 @@
 #include "dataplane.hpp"
 
+#include "compiled.hpp"
 #include "error.hpp"
 #include "prefixwall.skel.h"
 
@@ -105,6 +106,11 @@ struct Skeleton {
     ~Skeleton() { prefixwall_bpf__destroy(skel); }
 };
 
+uint32_t table_words(const Capacity& cap, Family f)
+{
+    return (f == Family::v4 ? cap.table_mb_v4 : cap.table_mb_v6) * (1048576u / sizeof(uint64_t));
+}
+
 void prepare_maps(prefixwall_bpf* skel, const fs::path& pin_dir, const Capacity& cap)
 {
     struct Want {
@@ -113,6 +119,9 @@ void prepare_maps(prefixwall_bpf* skel, const fs::path& pin_dir, const Capacity&
     } wants[] = {
         {skel->maps.active_v4, 0},
         {skel->maps.active_v6, 0},
+        {skel->maps.compiled_v4, 0},
+        {skel->maps.compiled_v6, 0},
+        {skel->maps.compiled_results, cap.max_rules_v4 + cap.max_rules_v6 + 1},
         {skel->maps.rule_counters, cap.counter_slots},
         {skel->maps.slot_owner, cap.counter_slots},
         {skel->maps.slot_ring, cap.counter_slots},
@@ -130,7 +139,27 @@ void prepare_maps(prefixwall_bpf* skel, const fs::path& pin_dir, const Capacity&
     }
     // The inner-map templates (type, key and value size, flags) come from
     // bpf/lib/maps.h; the kernel does not compare max_entries of LPM tries,
-    // so the tries the controller creates may have any capacity.
+    // so the tries the controller creates may have any capacity. It does
+    // for arrays: copy 0 of each compiled table (created before any load)
+    // is the template. Returned fds stay open until the object is loaded.
+}
+
+std::vector<UniqueFd> set_table_templates(prefixwall_bpf* skel, const fs::path& pin_dir)
+{
+    std::vector<UniqueFd> fds;
+    std::pair<bpf_map*, const char*> outers[] = {{skel->maps.compiled_v4, "compiled_v4_0"},
+                                                 {skel->maps.compiled_v6, "compiled_v6_0"}};
+    for (auto [outer, name] : outers) {
+        fs::path p = map_path(pin_dir, name);
+        UniqueFd fd(bpf_obj_get(p.c_str()));
+        if (!fd)
+            throw sys_error("cannot open pinned map " + p.string(), errno);
+        int err = bpf_map__set_inner_map_fd(outer, fd.get());
+        if (err)
+            throw sys_error(std::string("inner map of ") + bpf_map__name(outer), -err);
+        fds.push_back(std::move(fd));
+    }
+    return fds;
 }
 
 const char* trie_name(Family f, int copy)
@@ -139,7 +168,35 @@ const char* trie_name(Family f, int copy)
     return names[f == Family::v4 ? 0 : 1][copy];
 }
 
+const char* table_name(Family f, int copy)
+{
+    static const char* names[2][2] = {{"compiled_v4_0", "compiled_v4_1"},
+                                      {"compiled_v6_0", "compiled_v6_1"}};
+    return names[f == Family::v4 ? 0 : 1][copy];
+}
+
 const char* family_tag(Family f) { return f == Family::v4 ? "v4" : "v6"; }
+
+int fi(Family f) { return f == Family::v4 ? 0 : 1; }
+
+uint32_t map_id(int fd)
+{
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Which of two copies an outer one-slot map points at.
+int active_of(int outer, const UniqueFd (&copies)[2], const std::string& what)
+{
+    uint32_t zero = 0, inner_id = 0;
+    if (bpf_map_lookup_elem(outer, &zero, &inner_id) != 0)
+        throw sys_error("reading " + what, errno);
+    for (int copy : {0, 1})
+        if (map_id(copies[copy].get()) == inner_id)
+            return copy;
+    throw Error(what + " points at a map that is not pinned with it");
+}
 
 Error full_error(Family f, uint32_t limit)
 {
@@ -161,6 +218,9 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
     static const MapPin pins[] = {
         {"active_v4", &Dataplane::active_v4_},
         {"active_v6", &Dataplane::active_v6_},
+        {"compiled_v4", &Dataplane::compiled_v4_},
+        {"compiled_v6", &Dataplane::compiled_v6_},
+        {"compiled_results", &Dataplane::compiled_results_},
         {"rule_counters", &Dataplane::rule_counters_},
         {"slot_owner", &Dataplane::slot_owner_},
         {"slot_ring", &Dataplane::slot_ring_},
@@ -168,12 +228,14 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
         {"global_counters", &Dataplane::global_counters_},
         {"last_match", &Dataplane::last_match_},
     };
-    bool any_missing = false;
+    bool any_missing = false, libbpf_missing = false;
     for (const auto& m : pins)
-        any_missing |= !fs::exists(map_path(pin_dir, m.name));
+        libbpf_missing |= !fs::exists(map_path(pin_dir, m.name));
+    any_missing = libbpf_missing;
     for (Family f : {Family::v4, Family::v6})
         for (int copy : {0, 1})
-            any_missing |= !fs::exists(map_path(pin_dir, trie_name(f, copy)));
+            any_missing |= !fs::exists(map_path(pin_dir, trie_name(f, copy))) ||
+                           !fs::exists(map_path(pin_dir, table_name(f, copy)));
     if (any_missing) {
         if (!create)
             return std::nullopt;
@@ -182,8 +244,12 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
                         ": must be a power of two, at least 2");
         if (want.max_rules_v4 == 0 || want.max_rules_v6 == 0)
             throw Error("--max-rules-v4/--max-rules-v6 must be at least 1");
+        if (want.table_mb_v4 == 0 || want.table_mb_v6 == 0 || want.table_mb_v4 > 2048 ||
+            want.table_mb_v6 > 2048)
+            throw Error("--table-mb-v4/--table-mb-v6 must be between 1 and 2048");
         dp.cap_ = want;
-        if (!fs::exists(map_path(pin_dir, "active_v4")) || !fs::exists(map_path(pin_dir, "active_v6")))
+        dp.create_tables(want);
+        if (libbpf_missing)
             dp.load_program(ProgramSettings{}); // creates and pins the maps
     }
     for (const auto& m : pins) {
@@ -197,6 +263,7 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
     dp.cap_.max_rules_v4 = map_max_entries(dp.trie_fd(Family::v4, 0));
     dp.cap_.max_rules_v6 = map_max_entries(dp.trie_fd(Family::v6, 0));
     dp.cap_.counter_slots = map_max_entries(dp.slot_ring_.get());
+    dp.init_tables(want);
     dp.init_slot_ring();
     return dp;
 }
@@ -236,19 +303,92 @@ void Dataplane::init_tries(const Capacity& want)
     }
 }
 
+void Dataplane::create_tables(const Capacity& want)
+{
+    // Like the tries: both copies of each family's compiled table, created
+    // and pinned by the controller (before any program load: copy 0 is the
+    // inner-map template); a missing one is created the size of the other.
+    for (Family f : {Family::v4, Family::v6}) {
+        for (int copy : {0, 1}) {
+            fs::path p = map_path(pin_dir_, table_name(f, copy));
+            int fd = bpf_obj_get(p.c_str());
+            if (fd < 0) {
+                LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
+                uint32_t words = table_words(want, f);
+                if (tables_[fi(f)][0])
+                    words = map_max_entries(tables_[fi(f)][0].get());
+                fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, table_name(f, copy), 4, 8, words, &o);
+                if (fd < 0)
+                    throw sys_error(std::string("cannot create ") + table_name(f, copy), errno);
+                if (bpf_obj_pin(fd, p.c_str()) != 0) {
+                    int err = errno;
+                    ::close(fd);
+                    throw sys_error("cannot pin " + p.string(), err);
+                }
+            }
+            tables_[fi(f)][copy] = UniqueFd(fd);
+        }
+    }
+}
+
+void Dataplane::init_tables(const Capacity& want)
+{
+    // Maps the tables into this process and points an empty outer slot at
+    // copy 0 (an unpublished table matches nothing).
+    create_tables(want);
+    for (Family f : {Family::v4, Family::v6}) {
+        for (int copy : {0, 1}) {
+            int fd = tables_[fi(f)][copy].get();
+            table_maps_[fi(f)][copy] = MappedWords(fd, map_max_entries(fd));
+            if (!table_maps_[fi(f)][copy].ok())
+                throw sys_error(std::string("cannot map ") + table_name(f, copy), errno);
+        }
+        uint32_t zero = 0, inner_id = 0;
+        if (bpf_map_lookup_elem(f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(), &zero,
+                                &inner_id) != 0)
+            swap_table(f, 0);
+    }
+    uint32_t words = map_max_entries(tables_[0][0].get());
+    cap_.table_mb_v4 = words / (1048576 / 8);
+    cap_.table_mb_v6 = map_max_entries(tables_[1][0].get()) / (1048576 / 8);
+    results_map_ = MappedWords(compiled_results_.get(), map_max_entries(compiled_results_.get()));
+    if (!results_map_.ok())
+        throw sys_error("cannot map compiled_results", errno);
+}
+
+int Dataplane::active_table(Family f) const
+{
+    return active_of(f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(), tables_[fi(f)],
+                     std::string("compiled_") + family_tag(f));
+}
+
+void Dataplane::swap_table(Family f, int copy) const
+{
+    uint32_t zero = 0;
+    int fd = tables_[fi(f)][copy].get();
+    if (bpf_map_update_elem(f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(), &zero, &fd,
+                            BPF_ANY) != 0)
+        throw sys_error(std::string("cannot switch compiled_") + family_tag(f), errno);
+}
+
+bool Dataplane::compiled_ready() const
+{
+    for (Family f : {Family::v4, Family::v6}) {
+        auto t = compiled_table(f);
+        if (t.empty() || t[PW_CL_H_MAGIC] != PW_CL_MAGIC)
+            return false;
+    }
+    return true;
+}
+
+std::span<const uint64_t> Dataplane::compiled_table(Family f) const
+{
+    return table_maps_[fi(f)][active_table(f)].words();
+}
+
 int Dataplane::active_copy(Family f) const
 {
-    uint32_t zero = 0, inner_id = 0;
-    if (bpf_map_lookup_elem(outer_fd(f), &zero, &inner_id) != 0)
-        throw sys_error(std::string("reading active_") + family_tag(f), errno);
-    for (int copy : {0, 1}) {
-        bpf_map_info info{};
-        uint32_t len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(trie_fd(f, copy), &info, &len) == 0 && info.id == inner_id)
-            return copy;
-    }
-    throw Error(std::string("active_") + family_tag(f) +
-                " points at a trie that is not pinned under " + (pin_dir_ / "maps").string());
+    return active_of(outer_fd(f), tries_[fi(f)], std::string("active_") + family_tag(f));
 }
 
 void Dataplane::swap_to(Family f, int copy) const
@@ -296,11 +436,13 @@ UniqueFd Dataplane::load_program(const ProgramSettings& s) const
     if (!sk.skel)
         throw sys_error("cannot open the embedded BPF object", errno);
     prepare_maps(sk.skel, pin_dir_, cap_);
+    auto templates = set_table_templates(sk.skel, pin_dir_);
     auto* ro = sk.skel->rodata;
     ro->cfg_match = static_cast<__u8>(s.match);
     ro->cfg_dry_run = s.dry_run;
     ro->cfg_malformed_drop = s.malformed_drop;
     ro->cfg_record_last = s.record_last;
+    ro->cfg_engine = static_cast<__u8>(s.engine);
     ro->cfg_slot_mask = cap_.counter_slots - 1;
     int err = prefixwall_bpf__load(sk.skel);
     if (err)
@@ -321,7 +463,7 @@ void Dataplane::attach(Attachment& a) const
     if (ifindex == 0)
         throw Error("interface '" + a.ifname + "' not found");
     a.ifindex = static_cast<int>(ifindex);
-    UniqueFd prog = load_program(ProgramSettings{a.match, a.dry_run, a.malformed_drop, false});
+    UniqueFd prog = load_program(ProgramSettings{a.match, a.dry_run, a.malformed_drop, false, a.engine});
     fs::path lp = link_path(pin_dir_, a.ifname);
 
     if (fs::exists(lp)) {
@@ -439,47 +581,145 @@ void Dataplane::write_copy(Family f, int copy, const std::vector<EntryWrite>& wr
     }
 }
 
-bool Dataplane::apply(const std::vector<EntryWrite>& writes,
-                      const std::vector<EntryWrite>& undo) const
+// A compiled version ready to publish: the tables of the families that
+// change, and the result indices taken for rules new to the table.
+struct Dataplane::CompiledPlan {
+    std::optional<CompiledTable> tables[2];
+    std::unordered_map<uint32_t, uint32_t> index; // rule id -> result index
+    std::vector<uint32_t> taken;                  // indices new in this plan
+};
+
+Dataplane::CompiledPlan Dataplane::plan_compiled(const RuleSet& next, const bool touched[2]) const
+{
+    CompiledPlan plan;
+    std::span<uint64_t> results = results_map_.words();
+    // Result words in use say which rule holds which index; a free index
+    // (0) is never one a table in force points at (indices are freed only
+    // after the swap that drops their rule).
+    std::vector<uint32_t> free;
+    plan.index.reserve(next.size() + 1024);
+    for (size_t i = results.size(); i-- > 1;) {
+        if (uint32_t id = static_cast<uint32_t>(results[i]))
+            plan.index.emplace(id, static_cast<uint32_t>(i));
+        else
+            free.push_back(static_cast<uint32_t>(i));
+    }
+    auto give_back = [&] {
+        for (uint32_t i : plan.taken)
+            results[i] = 0;
+    };
+    try {
+        for (const auto& [p, r] : next.rules()) {
+            if (!touched[fi(p.family)] || plan.index.contains(r.id))
+                continue;
+            if (free.empty())
+                throw Error("compiled_results is full: " + std::to_string(results.size() - 1) +
+                            " rules (--max-rules-v4 + --max-rules-v6 when the maps are created;"
+                            " rules being replaced hold their entry until the new version is in"
+                            " force); nothing changed");
+            uint32_t i = free.back();
+            free.pop_back();
+            results[i] = r.id; // counter slot 0: taken on the first hit
+            plan.index.emplace(r.id, i);
+            plan.taken.push_back(i);
+        }
+        for (Family f : {Family::v4, Family::v6}) {
+            if (!touched[fi(f)])
+                continue;
+            auto& t = plan.tables[fi(f)];
+            t = CompiledTable::build(next, f, [&](uint32_t id) {
+                auto it = plan.index.find(id);
+                return it == plan.index.end() ? 0u : it->second;
+            });
+            size_t have = table_maps_[fi(f)][0].words().size();
+            if (t->words() > have)
+                throw Error(std::string("the compiled ") + family_tag(f) + " table needs " +
+                            std::to_string(t->words() * 8 / 1048576 + 1) + " MiB, over its " +
+                            std::to_string(have * 8 / 1048576) + " MiB (--table-mb-" +
+                            family_tag(f) + " when the maps are created); nothing changed");
+        }
+    } catch (...) {
+        give_back();
+        throw;
+    }
+    return plan;
+}
+
+void Dataplane::publish_compiled(const CompiledPlan& plan, const RuleSet& next) const
+{
+    // The idle copies take the new tables; the swap waits for running
+    // programs, so the old copy is idle (and the old results unused) after.
+    for (Family f : {Family::v4, Family::v6}) {
+        if (!plan.tables[fi(f)])
+            continue;
+        int idle = 1 - active_table(f);
+        plan.tables[fi(f)]->write(table_maps_[fi(f)][idle].words());
+        swap_table(f, idle);
+    }
+    std::span<uint64_t> results = results_map_.words();
+    for (const auto& [id, i] : plan.index)
+        if (!next.find_id(id))
+            results[i] = 0;
+}
+
+bool Dataplane::apply(const RuleSet& next, const std::vector<EntryWrite>& writes,
+                      const std::vector<EntryWrite>& undo, Engines engines) const
 {
     bool touched[2] = {false, false};
     for (const EntryWrite& w : writes)
-        touched[w.prefix.family == Family::v4 ? 0 : 1] = true;
-    int active[2] = {active_copy(Family::v4), active_copy(Family::v6)};
-    // 1. The idle copies take the new version; on failure they are
+        touched[fi(w.prefix.family)] = true;
+    // 1. The compiled tables are built and checked against their room
+    //    before anything is written.
+    std::optional<CompiledPlan> plan;
+    if (engines.compiled)
+        plan = plan_compiled(next, touched);
+    bool trie_touched[2] = {touched[0] && engines.trie, touched[1] && engines.trie};
+    int active[2] = {-1, -1};
+    // 2. The idle tries take the new version; on failure they are
     //    restored and nothing in force has changed.
     for (Family f : {Family::v4, Family::v6}) {
-        int fi = f == Family::v4 ? 0 : 1;
-        if (!touched[fi])
+        if (!trie_touched[fi(f)])
             continue;
+        active[fi(f)] = active_copy(f);
         try {
-            write_copy(f, 1 - active[fi], writes);
+            write_copy(f, 1 - active[fi(f)], writes);
         } catch (...) {
             for (Family g : {Family::v4, Family::v6})
-                if (touched[g == Family::v4 ? 0 : 1])
-                    write_copy(g, 1 - active[g == Family::v4 ? 0 : 1], undo);
+                if (active[fi(g)] >= 0)
+                    write_copy(g, 1 - active[fi(g)], undo);
+            if (plan)
+                for (uint32_t i : plan->taken)
+                    results_map_.words()[i] = 0;
             throw;
         }
     }
-    // 2. Swap: every packet from now on sees the new version.
+    // 3. Swap: every packet from now on sees the new version.
+    if (plan)
+        publish_compiled(*plan, next);
     for (Family f : {Family::v4, Family::v6})
-        if (touched[f == Family::v4 ? 0 : 1])
-            swap_to(f, 1 - active[f == Family::v4 ? 0 : 1]);
-    // 3. The old copies catch up, ready for the next version. A failure
+        if (trie_touched[fi(f)])
+            swap_to(f, 1 - active[fi(f)]);
+    // 4. The old tries catch up, ready for the next version. A failure
     //    here changes nothing in force; the caller keeps its pending mark
     //    and the next run rebuilds this copy.
     try {
         for (Family f : {Family::v4, Family::v6})
-            if (touched[f == Family::v4 ? 0 : 1])
-                write_copy(f, active[f == Family::v4 ? 0 : 1], writes);
+            if (trie_touched[fi(f)])
+                write_copy(f, active[fi(f)], writes);
     } catch (const std::exception&) {
         return false;
     }
     return true;
 }
 
-void Dataplane::rebuild(const RuleSet& rules) const
+void Dataplane::rebuild(const RuleSet& rules, Engines engines) const
 {
+    if (engines.compiled) {
+        const bool both[2] = {true, true};
+        publish_compiled(plan_compiled(rules, both), rules);
+    }
+    if (!engines.trie)
+        return;
     for (Family f : {Family::v4, Family::v6}) {
         int active = active_copy(f);
         for (int copy : {1 - active, active}) {
@@ -509,11 +749,13 @@ void Dataplane::rebuild(const RuleSet& rules) const
 
 std::optional<pw_rule_value> Dataplane::lookup(const Address& a) const
 {
-    Prefix p = Prefix::of(a, max_len(a.family));
-    auto key = make_key_bytes(p);
-    pw_rule_value v{};
-    if (bpf_map_lookup_elem(trie_fd(a.family, active_copy(a.family)), key.data(), &v) != 0)
+    auto m = compiled_lookup(compiled_table(a.family), results_map_.words(), a);
+    if (!m)
         return std::nullopt;
+    pw_rule_value v{};
+    v.rule_id = m->rule_id;
+    v.counter_slot = m->counter_slot;
+    v.action = m->action;
     return v;
 }
 

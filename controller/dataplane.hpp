@@ -5,6 +5,7 @@
 #pragma once
 
 #include "counter.hpp"
+#include "mapped_words.hpp"
 #include "prefix.hpp"
 #include "rules.hpp"
 #include "state_store.hpp"
@@ -18,6 +19,7 @@
 #include <map>
 #include <unordered_map>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace pw {
@@ -26,6 +28,18 @@ struct Capacity {
     uint32_t max_rules_v4 = 2'000'000;
     uint32_t max_rules_v6 = 1'000'000;
     uint32_t counter_slots = 131'072; // power of two; slot 0 is overflow
+    // The compiled engine's table, per family and copy (MiB); results take
+    // another 8 B per rule of max_rules_v4 + max_rules_v6.
+    uint32_t table_mb_v4 = 16;
+    uint32_t table_mb_v6 = 8;
+};
+
+// Which engines' maps a change is written to. The compiled tables are
+// always kept (the default engine, and what `lookup` reads); the tries
+// only while an attachment uses them.
+struct Engines {
+    bool trie = true;
+    bool compiled = true;
 };
 
 // Settings compiled into one program instance (.rodata).
@@ -34,6 +48,7 @@ struct ProgramSettings {
     bool dry_run = false;
     bool malformed_drop = false;
     bool record_last = false; // tests: keep the last verdict in last_match
+    Engine engine = Engine::compiled;
 };
 
 // One entry change for the data plane. action 0 erases the prefix;
@@ -81,19 +96,30 @@ public:
     void detach(const std::string& ifname) const;
     bool attached(const std::string& ifname) const;
 
-    // Makes a new rule version the one in force, atomically for every
-    // packet: `writes` go to the idle copy of each family, the copies are
-    // swapped, then `writes` go to the other copy too. If the idle copy
-    // cannot be written (a full map), `undo` restores it and the error is
-    // thrown with nothing in force changed. Counter slots of rules that
-    // stay are kept. Returns false when the version is in force but the
-    // now idle copy could not be brought up to date (rebuild() fixes it).
-    bool apply(const std::vector<EntryWrite>& writes, const std::vector<EntryWrite>& undo) const;
-    // Makes both copies equal `rules` (recovery after an interrupted run).
-    void rebuild(const RuleSet& rules) const;
+    // Makes `next` the rule version in force, atomically for every packet.
+    // Compiled engine: the tables of the families `writes` touch are built
+    // from `next` into the idle copies. Trie engine: `writes` go to the
+    // idle tries. Then the copies are swapped, and the tries now idle get
+    // `writes` too. If anything cannot be written (a full map or table),
+    // `undo` restores the idle tries and the error is thrown with nothing
+    // in force changed. Counter slots of rules that stay are kept. Returns
+    // false when the version is in force but the now idle tries could not
+    // be brought up to date (rebuild() fixes it).
+    bool apply(const RuleSet& next, const std::vector<EntryWrite>& writes,
+               const std::vector<EntryWrite>& undo, Engines engines) const;
+    // Makes the engines' maps equal `rules` (recovery after an interrupted
+    // run, or the tries when an attachment starts using them).
+    void rebuild(const RuleSet& rules, Engines engines) const;
 
-    // The entry in force for an address (userspace LPM lookup).
+    // The entry in force for an address: a userspace walk of the compiled
+    // table in force.
     std::optional<pw_rule_value> lookup(const Address& a) const;
+    // Whether both families have a compiled table published (maps created
+    // by an older version have none until rebuild()).
+    bool compiled_ready() const;
+    // Words of the compiled table in force (tests, benchmarks).
+    std::span<const uint64_t> compiled_table(Family f) const;
+    std::span<const uint64_t> compiled_results() const { return results_map_.words(); }
     // Every prefix in one copy (the one in force when copy < 0).
     std::vector<std::pair<Prefix, pw_rule_value>> entries(Family f, int copy = -1) const;
     int active_copy(Family f) const;
@@ -117,16 +143,26 @@ private:
     void init_slot_ring() const;
     uint32_t slots_in_use_bound() const;
     void init_tries(const Capacity& want);
+    void create_tables(const Capacity& want);
+    void init_tables(const Capacity& want);
     int trie_fd(Family f, int copy) const { return tries_[f == Family::v4 ? 0 : 1][copy].get(); }
     int outer_fd(Family f) const { return f == Family::v4 ? active_v4_.get() : active_v6_.get(); }
     void write_copy(Family f, int copy, const std::vector<EntryWrite>& writes) const;
     void swap_to(Family f, int copy) const;
+    int active_table(Family f) const;
+    void swap_table(Family f, int copy) const;
+    struct CompiledPlan;
+    CompiledPlan plan_compiled(const RuleSet& next, const bool touched[2]) const;
+    void publish_compiled(const CompiledPlan& plan, const RuleSet& next) const;
 
     std::filesystem::path pin_dir_;
     Capacity cap_;
     UniqueFd active_v4_, active_v6_, rule_counters_, slot_owner_, slot_ring_, slot_ring_ctl_,
         global_counters_, last_match_;
     UniqueFd tries_[2][2]; // [family][copy]
+    UniqueFd compiled_v4_, compiled_v6_, compiled_results_;
+    UniqueFd tables_[2][2]; // [family][copy]
+    MappedWords table_maps_[2][2], results_map_;
     int ncpus_ = 1;
 };
 

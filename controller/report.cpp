@@ -142,6 +142,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
                                    {"match", match_name(a.match)},
                                    {"dry_run", a.dry_run},
                                    {"malformed", a.malformed_drop ? "drop" : "pass"},
+                                   {"engine", engine_name(a.engine)},
                                    {"attached", dp && dp->attached(a.ifname)}});
     for (Family f : {Family::v4, Family::v6}) {
         json fam;
@@ -151,6 +152,11 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
         fam["capacity"] = dp ? (f == Family::v4 ? dp->capacity().max_rules_v4
                                                 : dp->capacity().max_rules_v6)
                              : 0;
+        if (dp) {
+            auto table = dp->compiled_table(f);
+            fam["compiled_table_bytes"] = table.size() > PW_CL_H_WORDS ? table[PW_CL_H_WORDS] * 8 : 0;
+            fam["compiled_table_capacity_bytes"] = table.size() * 8;
+        }
         j["families"][family_name(f)] = fam;
     }
     j["counter_slots"] = dp ? dp->capacity().counter_slots : 0;
@@ -165,20 +171,24 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
     out << "pin dir: " << dp->pin_dir().string() << "\n\ninterfaces:\n";
     if (attachments.empty())
         out << "  (none attached)\n";
-    Table ti({"  INTERFACE", "MODE", "MATCH", "DRY-RUN", "MALFORMED", "STATE"});
+    Table ti({"  INTERFACE", "MODE", "MATCH", "ENGINE", "DRY-RUN", "MALFORMED", "STATE"});
     for (const auto& i : j["interfaces"])
-        ti.add({"  " + i["interface"].get<std::string>(), i["mode"], i["match"],
+        ti.add({"  " + i["interface"].get<std::string>(), i["mode"], i["match"], i["engine"],
                 i["dry_run"].get<bool>() ? "yes" : "no", i["malformed"],
                 i["attached"].get<bool>() ? "attached" : "MISSING"});
     if (!attachments.empty())
         ti.print(out);
     out << "\nrules:\n";
-    Table tr({"  FAMILY", "BLOCK", "ALLOW", "MONITOR", "USED", "CAPACITY"});
+    Table tr({"  FAMILY", "BLOCK", "ALLOW", "MONITOR", "USED", "CAPACITY", "TABLE MiB"});
     for (Family f : {Family::v4, Family::v6}) {
         const json& fam = j["families"][family_name(f)];
+        char table[48];
+        std::snprintf(table, sizeof(table), "%.1f/%.0f",
+                      fam["compiled_table_bytes"].get<double>() / 1048576,
+                      fam["compiled_table_capacity_bytes"].get<double>() / 1048576);
         tr.add({std::string("  ") + family_name(f), fam["rules"]["block"].dump(),
                 fam["rules"]["allow"].dump(), fam["rules"]["monitor"].dump(),
-                fam["used"].dump(), fam["capacity"].dump()});
+                fam["used"].dump(), fam["capacity"].dump(), table});
     }
     tr.print(out);
 }

@@ -27,6 +27,15 @@ XdpMode parse_mode(std::string_view t)
     throw Error("bad mode '" + std::string(t) + "': expected native or generic");
 }
 
+const char* engine_name(Engine e) { return e == Engine::trie ? "trie" : "compiled"; }
+
+Engine parse_engine(std::string_view t)
+{
+    if (t == "trie") return Engine::trie;
+    if (t == "compiled") return Engine::compiled;
+    throw Error("bad engine '" + std::string(t) + "': expected trie or compiled");
+}
+
 const char* match_name(Match m)
 {
     switch (m) {
@@ -202,6 +211,8 @@ std::vector<Attachment> StateStore::load_attachments() const
             at.match = parse_match(a.at("match").get<std::string>());
             at.dry_run = a.at("dry_run").get<bool>();
             at.malformed_drop = a.at("malformed").get<std::string>() == "drop";
+            // Attachments saved before engines existed used the trie.
+            at.engine = parse_engine(a.value("engine", std::string("trie")));
             out.push_back(at);
         }
     } catch (const nlohmann::json::exception& e) {
@@ -219,7 +230,8 @@ void StateStore::save_attachments(const std::vector<Attachment>& list) const
                        {"mode", mode_name(a.mode)},
                        {"match", match_name(a.match)},
                        {"dry_run", a.dry_run},
-                       {"malformed", a.malformed_drop ? "drop" : "pass"}});
+                       {"malformed", a.malformed_drop ? "drop" : "pass"},
+                       {"engine", engine_name(a.engine)}});
     write_atomic(kAttachFile, nlohmann::json{{"attachments", arr}}.dump(2) + "\n");
 }
 

@@ -58,16 +58,22 @@ static __always_inline __u32 take_slot(__u32 rule_id)
 	return slot;
 }
 
-static __always_inline void count_rule(struct pw_rule_value *rule, __u64 bytes)
+/* A judged address's longest match, whichever engine found it. */
+struct hit {
+	__u32 *slot;   /* the rule's counter slot in the engine's value */
+	__u32 rule_id;
+	__u8 action;   /* PW_ACTION_NONE: no rule matched */
+};
+
+static __always_inline void count_rule(struct hit *h, __u64 bytes)
 {
-	__u32 slot = rule->counter_slot;
+	__u32 slot = *h->slot;
 	struct pw_counter *c;
 
 	if (!slot) {
-		slot = take_slot(rule->rule_id);
+		slot = take_slot(h->rule_id);
 		if (slot) {
-			__u32 prev = __sync_val_compare_and_swap(
-				&rule->counter_slot, 0, slot);
+			__u32 prev = __sync_val_compare_and_swap(h->slot, 0, slot);
 			(void)prev; /* lost: both slots are owned by the rule */
 		}
 	}

@@ -54,6 +54,53 @@ struct {
 	__array(values, struct trie_v6);
 } active_v6 SEC(".maps");
 
+/*
+ * The compiled engine's tables (include/prefixwall/abi.h, PW_CL_*): per
+ * family two mmappable word arrays (compiled_v4_0/1, created, sized and
+ * pinned by the controller) behind a one-slot outer array, swapped the
+ * same way as the tries. max_entries is set by the controller before load
+ * to the size the arrays were created with (an inner array must match).
+ */
+struct compiled_table_v4 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+};
+
+struct compiled_table_v6 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	__array(values, struct compiled_table_v4);
+} compiled_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 1);
+	__array(values, struct compiled_table_v6);
+} compiled_v6 SEC(".maps");
+
+/* Result index -> rule id | counter slot << 32, for both copies and both
+ * families; max_entries = --max-rules-v4 + --max-rules-v6 + 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+} compiled_results SEC(".maps");
+
 /* Per-rule counters, indexed by counter slot (not by rule id). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define PW_ABI_VERSION 1
+#define PW_ABI_VERSION 2
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires;
  * the address in network byte order. */
@@ -44,6 +44,63 @@ struct pw_rule_value {
 	__u32 counter_slot;
 	__u8 action;
 	__u8 pad[3];
+};
+
+/*
+ * The compiled engine (--engine compiled): a longest-prefix-match table the
+ * controller builds in userspace and publishes in one BPF_F_MMAPABLE array
+ * of 64-bit words per copy (controller/compiled.cpp builds it,
+ * bpf/lib/compiled.h walks it). A Poptrie-style multibit trie:
+ *
+ *   key      the address as 128 bits (hi, lo); IPv4 sits in the top 32
+ *            bits of hi, so one walk serves both families;
+ *   direct   2^16 u32 entries indexed by the key's top 16 bits;
+ *   nodes    3 words each: vector (bit i: slot i is a child node), leafvec
+ *            (bit i: a new run of equal leaves starts at slot i), and
+ *            base = first leaf | first child << 32. A node judges 6 key
+ *            bits; its children and its leaves are contiguous, so a child
+ *            or leaf is found by counting bits below the slot (popcount);
+ *   leaves   u32 each (see PW_CL_*), two per word;
+ *   tails    4 words each: a subtree holding a single prefix is stored as
+ *            that prefix, compared in one step instead of walked 6 bits
+ *            at a time (a /128 or a lone /32 costs one compare).
+ *
+ * A leaf carries the rule's action and its result index into
+ * compiled_results, one word per rule shared by both copies and both
+ * families: rule id | counter slot << 32. A rule keeps its index while it
+ * exists, so its counter slot (taken by the data plane with a
+ * compare-and-swap on the high half) needs no carrying between versions;
+ * the index of a deleted rule is reused only after the swap.
+ *
+ * u32 tables are packed two per word, low half first (the mapping is an
+ * array of words: see MACHINE-NOTES on mmapped arrays).
+ */
+#define PW_CL_NODE (1u << 31)   /* direct entry: a node index follows */
+#define PW_CL_TAIL (1u << 30)   /* leaf: a tail index follows */
+#define PW_CL_ACTION_SHIFT 28   /* leaf: the rule's action (2 bits) */
+#define PW_CL_INDEX_MASK ((1u << 28) - 1)
+#define PW_CL_DIRECT_BITS 16
+#define PW_CL_STRIDE 6
+/* Levels below the direct table: ceil((128 - 16) / 6). */
+#define PW_CL_MAX_LEVELS 19
+
+/* Header words at the start of each copy. */
+enum pw_cl_header {
+	PW_CL_H_MAGIC = 0,   /* PW_CL_MAGIC once a table is published */
+	PW_CL_H_NODES = 1,   /* word offset of the node array */
+	PW_CL_H_LEAVES = 2,  /* word offset of the leaf array */
+	PW_CL_H_TAILS = 3,   /* word offset of the tail array */
+	PW_CL_H_RULES = 4,   /* rules in the table */
+	PW_CL_H_WORDS = 5,   /* words in use */
+	PW_CL_HEADER_WORDS = 8,
+};
+#define PW_CL_MAGIC 0x70776c3100000001ULL
+#define PW_CL_DIRECT_OFF PW_CL_HEADER_WORDS /* 2^16 u32 = 32768 words */
+
+/* Which lookup engine a program instance uses. */
+enum pw_engine {
+	PW_ENGINE_TRIE = 0,     /* kernel LPM trie (the reference) */
+	PW_ENGINE_COMPILED = 1, /* the table above */
 };
 
 /* One counter cell: per CPU in the per-CPU arrays. */

@@ -3,6 +3,7 @@
 // random rule set of nested prefixes of both families must get the same
 // rule id and verdict from BPF_PROG_TEST_RUN.
 #include "harness.hpp"
+#include "random_rules.hpp"
 
 #include <doctest/doctest.h>
 #include <linux/bpf.h>
@@ -11,55 +12,9 @@
 
 using namespace pw;
 using pwtest::Frame;
+using namespace pwtest;
 
 namespace {
-
-Address random_inside(std::mt19937_64& rng, const Prefix& p)
-{
-    Address a{p.family, p.bytes};
-    for (unsigned i = 0; i < addr_bytes(p.family); i++)
-        a.bytes[i] |= static_cast<uint8_t>(rng()) & static_cast<uint8_t>(p.last().bytes[i] & ~p.bytes[i]);
-    return a;
-}
-
-Address random_address(std::mt19937_64& rng, Family f)
-{
-    Address a;
-    a.family = f;
-    for (unsigned i = 0; i < addr_bytes(f); i++)
-        a.bytes[i] = static_cast<uint8_t>(rng());
-    return a;
-}
-
-// Nested prefixes: each new rule is, half the time, carved inside an
-// existing one, so the set has deep chains of more-specific rules.
-RuleSet random_rules(std::mt19937_64& rng, size_t per_family)
-{
-    RuleSet rs;
-    const Action actions[] = {Action::block, Action::block, Action::allow, Action::monitor};
-    for (Family f : {Family::v4, Family::v6}) {
-        std::vector<Prefix> made;
-        unsigned maxl = max_len(f);
-        while (made.size() < per_family) {
-            Prefix p;
-            if (!made.empty() && rng() % 2) {
-                const Prefix& parent = made[rng() % made.size()];
-                if (parent.len >= maxl)
-                    continue;
-                unsigned len = parent.len + 1 + static_cast<unsigned>(rng() % std::min(16u, maxl - parent.len));
-                p = Prefix::of(random_inside(rng, parent), len);
-            } else {
-                unsigned len = f == Family::v4 ? 8 + rng() % 25 : 16 + rng() % 113;
-                p = Prefix::of(random_address(rng, f), len);
-            }
-            if (rs.find(p))
-                continue;
-            rs.add(p, "random", Claim{actions[rng() % 4], ""});
-            made.push_back(p);
-        }
-    }
-    return rs;
-}
 
 std::vector<uint8_t> frame_from(const Address& src)
 {
@@ -86,28 +41,7 @@ TEST_CASE("differential: data plane == userspace reference on 100,000 addresses"
     size_t mismatches = 0, hits = 0;
     for (int i = 0; i < 100000; i++) {
         Family f = i % 2 ? Family::v6 : Family::v4;
-        Address a;
-        switch (i % 4) {
-        case 0:
-        case 1: a = random_address(rng, f); break;
-        case 2: {
-            const Prefix& p = prefixes[rng() % prefixes.size()];
-            a = random_inside(rng, p);
-            break;
-        }
-        default: {
-            // Edges: first and last address of a prefix and their neighbours.
-            const Prefix& p = prefixes[rng() % prefixes.size()];
-            a = rng() % 2 ? p.first() : p.last();
-            int step = static_cast<int>(rng() % 3) - 1;
-            for (int b = static_cast<int>(addr_bytes(a.family)) - 1; step && b >= 0; b--) {
-                int v = a.bytes[b] + step;
-                a.bytes[b] = static_cast<uint8_t>(v);
-                if (v >= 0 && v <= 255)
-                    break;
-            }
-        }
-        }
+        Address a = test_address(rng, prefixes, f, i);
         const Rule* ref = rules.longest_match(a);
         int verdict = h.run(rec, frame_from(a));
         auto last = h.dp().last_match();

@@ -13,6 +13,8 @@
 namespace pwtest {
 namespace fs = std::filesystem;
 
+pw::Engine engine = pw::Engine::compiled;
+
 std::string bpf_unavailable_reason()
 {
     if (::geteuid() != 0)
@@ -30,13 +32,14 @@ std::string bpf_unavailable_reason()
     return "";
 }
 
-Harness::Harness()
+Harness::Harness(const pw::Capacity& cap)
 {
     char tmpl[] = "/tmp/pw-bpftest-XXXXXX";
     root_ = ::mkdtemp(tmpl);
     pw::Paths paths{fs::path(root_) / "bpffs" / "pins", fs::path(root_) / "state"};
-    pw::Capacity cap{1u << 16, 1u << 16, 1024};
     ctl_ = std::make_unique<pw::Controller>(paths, cap, true);
+    // Trie programs run here without an attachment: keep the tries anyway.
+    ctl_->keep_tries(engine == pw::Engine::trie);
 }
 
 Harness::~Harness()
@@ -62,8 +65,10 @@ uint32_t Harness::id(const std::string& prefix)
     return r ? r->id : 0;
 }
 
-int Harness::prog(const pw::ProgramSettings& s)
+int Harness::prog(const pw::ProgramSettings& settings)
 {
+    pw::ProgramSettings s = settings;
+    s.engine = engine;
     for (auto& [k, fd] : progs_)
         if (k.match == s.match && k.dry_run == s.dry_run &&
             k.malformed_drop == s.malformed_drop && k.record_last == s.record_last)

@@ -12,9 +12,13 @@
 
 namespace pwtest {
 
+// The engine the programs of this run use (main.cpp runs every test once
+// per engine).
+extern pw::Engine engine;
+
 class Harness {
 public:
-    Harness();
+    explicit Harness(const pw::Capacity& cap = pw::Capacity{1u << 16, 1u << 16, 1024});
     ~Harness();
 
     pw::Controller& ctl() { return *ctl_; }
@@ -25,7 +29,8 @@ public:
     void commit(const pw::RuleSet& next) { ctl_->commit(next); }
     uint32_t id(const std::string& prefix);
 
-    // A program instance with these settings (cached per settings).
+    // A program instance with these settings and this run's engine
+    // (cached per settings).
     int prog(const pw::ProgramSettings& s);
     // Runs one frame; returns the XDP verdict, or -errno when the kernel
     // refuses the frame.

@@ -214,6 +214,40 @@ TEST_CASE("a full map refuses the change and keeps the rules in force")
                          "(--max-rules-v4 when the maps are created); nothing changed",
                          Error);
     CHECK(h.ctl().rules().size() == 1);
-    CHECK(h.dp().entries(Family::v4).size() == 1);
+    if (pwtest::engine == Engine::trie)
+        CHECK(h.dp().entries(Family::v4).size() == 1);
+    CHECK(h.dp().compiled_table(Family::v4)[PW_CL_H_RULES] == 1);
     CHECK(h.run(kBoth, Frame().eth().ipv4("203.0.113.1", "192.0.2.1").udp().bytes()) == XDP_DROP);
+}
+
+TEST_CASE("a compiled table over its room refuses the change and keeps the rules in force")
+{
+    Capacity cap{1u << 17, 1u << 16, 1024};
+    cap.table_mb_v4 = 1; // 131,072 words: 32,768 direct, the rest for nodes and tails
+    pwtest::Harness h(cap);
+    h.add("192.0.2.0/24", Action::block);
+    RuleSet next = h.ctl().rules();
+    for (uint32_t i = 0; i < 40000; i++) {
+        // Lone /32s in distinct /16s... each is one 4-word tail at least.
+        Address a;
+        a.bytes = {static_cast<uint8_t>(11 + i % 200), static_cast<uint8_t>(i / 200), 0, 1};
+        next.add(Prefix::of(a, 32), "bulk", Claim{Action::block, ""});
+    }
+    for (uint32_t i = 0; i < 40000; i++) {
+        Address a;
+        a.bytes = {static_cast<uint8_t>(11 + i % 200), static_cast<uint8_t>(i / 200), 1, 1};
+        next.add(Prefix::of(a, 32), "bulk", Claim{Action::block, ""});
+    }
+    CHECK_THROWS_WITH_AS(h.commit(next),
+                         doctest::Contains("MiB (--table-mb-v4 when the maps are created); nothing changed"),
+                         Error);
+    CHECK(h.ctl().rules().size() == 1);
+    CHECK(h.dp().compiled_table(Family::v4)[PW_CL_H_RULES] == 1);
+    CHECK(h.run(kBoth, Frame().eth().ipv4("203.0.113.1", "192.0.2.1").udp().bytes()) == XDP_DROP);
+    CHECK(h.run(kBoth, Frame().eth().ipv4("203.0.113.1", "11.0.0.1").udp().bytes()) == XDP_PASS);
+    // The result entries taken for the refused rules were given back.
+    size_t used = 0;
+    for (uint64_t w : h.dp().compiled_results())
+        used += w != 0;
+    CHECK(used == 1);
 }

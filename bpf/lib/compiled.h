@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The compiled engine's lookup: a walk of the table described in
+ * include/prefixwall/abi.h (PW_CL_*), built by controller/compiled.cpp.
+ * controller/compiled.cpp has the same walk in userspace (compiled_lookup)
+ * and the tests hold both to the rule set's reference lookup.
+ *
+ * Every word is read through bpf_map_lookup_elem on the copy in force;
+ * the verifier inlines that for an array (a bounds check and an add), so
+ * a lookup is a few loads: the direct entry, one node per 6 key bits
+ * below /16 while the subtree still branches, then a leaf (and a tail
+ * compare when the subtree holds a single longer prefix).
+ */
+#ifndef PW_BPF_COMPILED_H
+#define PW_BPF_COMPILED_H
+
+#include "maps.h"
+
+/* What a lookup found: the rule's word in compiled_results (rule id |
+ * counter slot << 32) and its action; action 0 means no rule matched. */
+struct cl_hit {
+	__u64 *result;
+	__u8 action;
+};
+
+static __always_inline __u64 *cl_word(void *table, __u32 idx)
+{
+	return bpf_map_lookup_elem(table, &idx);
+}
+
+/* The u32 at index i of a table packed two per word from word `off`. */
+static __always_inline int cl_u32(void *table, __u32 off, __u32 i, __u32 *out)
+{
+	__u64 *w = cl_word(table, off + (i >> 1));
+
+	if (!w)
+		return -1;
+	*out = (__u32)(*w >> ((i & 1) * 32));
+	return 0;
+}
+
+/* Population count without a popcnt instruction (BPF has none). */
+static __always_inline __u32 cl_popcount(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (__u32)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* The 6 key bits at bit offset `off` (16, 22, ..., 124) of hi:lo. */
+static __always_inline __u32 cl_chunk(__u64 hi, __u64 lo, __u32 off)
+{
+	if (off <= 58)
+		return (__u32)(hi >> (58 - off)) & 63;
+	if (off <= 122)
+		return (__u32)(lo >> ((122 - off) & 63)) & 63;
+	return (__u32)(lo << 2) & 63;
+}
+
+static __always_inline int cl_tail_match(void *table, __u32 tails, __u32 idx,
+					 __u64 hi, __u64 lo, __u32 *leaf)
+{
+	__u32 base = tails + idx * 4;
+	__u64 *thi = cl_word(table, base);
+	__u64 *tlo = cl_word(table, base + 1);
+	__u64 *tlen = cl_word(table, base + 2);
+	__u64 *tleaves = cl_word(table, base + 3);
+	__u64 mhi, mlo;
+	__u32 len;
+
+	if (!thi || !tlo || !tlen || !tleaves)
+		return -1;
+	len = (__u32)*tlen & 255;
+	if (len <= 64) {
+		mhi = len ? ~0ULL << ((64 - len) & 63) : 0;
+		mlo = 0;
+	} else {
+		mhi = ~0ULL;
+		mlo = ~0ULL << ((128 - len) & 63);
+	}
+	if (((hi ^ *thi) & mhi) == 0 && ((lo ^ *tlo) & mlo) == 0)
+		*leaf = (__u32)*tleaves;
+	else
+		*leaf = (__u32)(*tleaves >> 32);
+	return 0;
+}
+
+/* Longest match of the 128-bit key hi:lo; `levels` bounds the walk
+ * (3 for IPv4, PW_CL_MAX_LEVELS for IPv6). */
+static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
+					       const int levels)
+{
+	struct cl_hit hit = {};
+	__u64 *magic = cl_word(table, PW_CL_H_MAGIC);
+	__u64 *nodes_off = cl_word(table, PW_CL_H_NODES);
+	__u64 *leaves_off = cl_word(table, PW_CL_H_LEAVES);
+	__u32 leaf, entry, off = PW_CL_DIRECT_BITS, i;
+
+	if (!magic || *magic != PW_CL_MAGIC || !nodes_off || !leaves_off)
+		return hit;
+	if (cl_u32(table, PW_CL_DIRECT_OFF, (__u32)(hi >> 48), &entry))
+		return hit;
+	leaf = entry;
+	if (entry & PW_CL_NODE) {
+		__u32 node = entry & ~PW_CL_NODE;
+
+		for (i = 0; i < levels; i++) {
+			__u32 w = (__u32)*nodes_off + node * 3;
+			__u64 *vec = cl_word(table, w);
+			__u64 *lvec = cl_word(table, w + 1);
+			__u64 *base = cl_word(table, w + 2);
+			__u32 v = cl_chunk(hi, lo, off);
+			__u64 below = (2ULL << v) - 1;
+
+			if (!vec || !lvec || !base)
+				return hit;
+			if ((*vec >> v) & 1) {
+				node = (__u32)(*base >> 32) + cl_popcount(*vec & below) - 1;
+				off += PW_CL_STRIDE;
+				continue;
+			}
+			if (cl_u32(table, (__u32)*leaves_off,
+				   (__u32)*base + cl_popcount(*lvec & below) - 1, &leaf))
+				return hit;
+			break;
+		}
+		if (i == levels)
+			return hit; /* deeper than a valid table goes */
+	}
+	if (leaf & PW_CL_TAIL) {
+		__u64 *tails = cl_word(table, PW_CL_H_TAILS);
+
+		if (!tails || cl_tail_match(table, (__u32)*tails, leaf & PW_CL_INDEX_MASK,
+					    hi, lo, &leaf))
+			return hit;
+	}
+	if (!(leaf & PW_CL_INDEX_MASK))
+		return hit;
+	entry = leaf & PW_CL_INDEX_MASK;
+	hit.result = bpf_map_lookup_elem(&compiled_results, &entry);
+	if (hit.result)
+		hit.action = (leaf >> PW_CL_ACTION_SHIFT) & 3;
+	return hit;
+}
+
+#endif /* PW_BPF_COMPILED_H */

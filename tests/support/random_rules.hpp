@@ -1,0 +1,84 @@
+// Random rule sets and addresses for the differential tests (unit and
+// BPF): nested prefixes of both families, and addresses drawn uniformly,
+// inside rules, and at prefix edges.
+#pragma once
+
+#include "rules.hpp"
+
+#include <random>
+#include <vector>
+
+namespace pwtest {
+using namespace pw;
+
+inline Address random_inside(std::mt19937_64& rng, const Prefix& p)
+{
+    Address a{p.family, p.bytes};
+    for (unsigned i = 0; i < addr_bytes(p.family); i++)
+        a.bytes[i] |= static_cast<uint8_t>(rng()) & static_cast<uint8_t>(p.last().bytes[i] & ~p.bytes[i]);
+    return a;
+}
+
+inline Address random_address(std::mt19937_64& rng, Family f)
+{
+    Address a;
+    a.family = f;
+    for (unsigned i = 0; i < addr_bytes(f); i++)
+        a.bytes[i] = static_cast<uint8_t>(rng());
+    return a;
+}
+
+// Nested prefixes: each new rule is, half the time, carved inside an
+// existing one, so the set has deep chains of more-specific rules.
+inline RuleSet random_rules(std::mt19937_64& rng, size_t per_family)
+{
+    RuleSet rs;
+    const Action actions[] = {Action::block, Action::block, Action::allow, Action::monitor};
+    for (Family f : {Family::v4, Family::v6}) {
+        std::vector<Prefix> made;
+        unsigned maxl = max_len(f);
+        while (made.size() < per_family) {
+            Prefix p;
+            if (!made.empty() && rng() % 2) {
+                const Prefix& parent = made[rng() % made.size()];
+                if (parent.len >= maxl)
+                    continue;
+                unsigned len = parent.len + 1 + static_cast<unsigned>(rng() % std::min(16u, maxl - parent.len));
+                p = Prefix::of(random_inside(rng, parent), len);
+            } else {
+                unsigned len = f == Family::v4 ? 8 + rng() % 25 : 16 + rng() % 113;
+                p = Prefix::of(random_address(rng, f), len);
+            }
+            if (rs.find(p))
+                continue;
+            rs.add(p, "random", Claim{actions[rng() % 4], ""});
+            made.push_back(p);
+        }
+    }
+    return rs;
+}
+
+// Half uniform, a quarter inside a rule, a quarter a prefix's first or
+// last address or a neighbour of one.
+inline Address test_address(std::mt19937_64& rng, const std::vector<Prefix>& prefixes, Family f, int i)
+{
+    switch (i % 4) {
+    case 0:
+    case 1: return random_address(rng, f);
+    case 2: return random_inside(rng, prefixes[rng() % prefixes.size()]);
+    default: {
+        const Prefix& p = prefixes[rng() % prefixes.size()];
+        Address a = rng() % 2 ? p.first() : p.last();
+        int step = static_cast<int>(rng() % 3) - 1;
+        for (int b = static_cast<int>(addr_bytes(a.family)) - 1; step && b >= 0; b--) {
+            int v = a.bytes[b] + step;
+            a.bytes[b] = static_cast<uint8_t>(v);
+            if (v >= 0 && v <= 255)
+                break;
+        }
+        return a;
+    }
+    }
+}
+
+} // namespace pwtest
