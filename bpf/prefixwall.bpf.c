@@ -53,7 +53,8 @@ static __always_inline struct hit lookup_v4(__be32 addr)
 
 		if (!table)
 			return (struct hit){};
-		return compiled_hit(cl_lookup(table, (__u64)bpf_ntohl(addr) << 32, 0, 3));
+		return compiled_hit(cl_lookup(table, (__u64)bpf_ntohl(addr) << 32, 0,
+					       PW_CL_V4_LEVELS));
 	} else {
 		void *trie = bpf_map_lookup_elem(&active_v4, &zero);
 		struct pw_key_v4 key = { .prefixlen = 32 };

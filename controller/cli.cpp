@@ -66,8 +66,8 @@ global options:
   --max-rules-v6 N     capacity of the IPv6 map when it is created (1000000)
   --counter-slots N    per-rule counter cells when created (131072, power of 2)
   --table-mb-v4 N      room of each copy of the compiled IPv4 table, MiB, when
-                       created (16: a 1M-prefix BGP table takes 11.7)
-  --table-mb-v6 N      the same for IPv6 (8)
+                       created (16: a 1M-prefix BGP table takes 7.3)
+  --table-mb-v6 N      the same for IPv6 (16: the RKN IPv6 list takes 7.1)
   -v, --verbose        libbpf's debug messages
 )";
 

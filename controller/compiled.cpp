@@ -38,14 +38,16 @@ void key_of(Family f, const uint8_t* bytes, uint64_t& hi, uint64_t& lo)
     }
 }
 
-// The 6 key bits at offset off (16, 22, ..., 124): as bpf/lib/compiled.h.
+// The 6 key bits at offset off (18, 24, ..., 126): as bpf/lib/compiled.h.
 unsigned chunk(uint64_t hi, uint64_t lo, unsigned off)
 {
     if (off <= 58)
         return static_cast<unsigned>(hi >> (58 - off)) & 63;
+    if (off < 64)
+        return static_cast<unsigned>(hi << (off - 58) | lo >> (122 - off)) & 63;
     if (off <= 122)
         return static_cast<unsigned>(lo >> (122 - off)) & 63;
-    return static_cast<unsigned>(lo << 2) & 63;
+    return static_cast<unsigned>(lo << (off - 122)) & 63;
 }
 
 unsigned popcount(uint64_t x) { return static_cast<unsigned>(__builtin_popcountll(x)); }
@@ -138,11 +140,12 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
             first = false;
         }
     }
-    uint32_t base1 = static_cast<uint32_t>(nodes_.size() / 3);
-    nodes_.resize(nodes_.size() + 3 * size_t(children));
-    nodes_[3 * size_t(at)] = vec;
-    nodes_[3 * size_t(at) + 1] = leafvec;
-    nodes_[3 * size_t(at) + 2] = uint64_t(base0) | uint64_t(base1) << 32;
+    uint32_t base1 = static_cast<uint32_t>(nodes_.size() / PW_CL_NODE_WORDS);
+    nodes_.resize(nodes_.size() + PW_CL_NODE_WORDS * size_t(children));
+    uint64_t* node = &nodes_[PW_CL_NODE_WORDS * size_t(at)];
+    node[0] = vec;
+    node[1] = leafvec;
+    node[2] = uint64_t(base0) | uint64_t(base1) << 32;
     uint32_t child = base1;
     for (unsigned g = 0; g < ngroups; g++)
         if (vec >> groups[g].slot & 1)
@@ -184,8 +187,8 @@ CompiledTable CompiledTable::build(const RuleSet& rules, Family f, const ResultI
         bool internal = false;
         uint32_t l = t.slot_leaf(longer, b, end, t.direct_[top], internal);
         if (internal) {
-            uint32_t at = static_cast<uint32_t>(t.nodes_.size() / 3);
-            t.nodes_.resize(t.nodes_.size() + 3);
+            uint32_t at = static_cast<uint32_t>(t.nodes_.size() / PW_CL_NODE_WORDS);
+            t.nodes_.resize(t.nodes_.size() + PW_CL_NODE_WORDS);
             t.build_node(longer, b, end, PW_CL_DIRECT_BITS, t.direct_[top], at);
             t.direct_[top] = PW_CL_NODE | at;
         } else {
@@ -255,14 +258,14 @@ std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> table,
         return std::nullopt;
     uint64_t hi, lo;
     key_of(a.family, a.bytes.data(), hi, lo);
-    const unsigned levels = a.family == Family::v4 ? 3 : PW_CL_MAX_LEVELS;
+    const unsigned levels = a.family == Family::v4 ? PW_CL_V4_LEVELS : PW_CL_MAX_LEVELS;
     uint32_t leaf = r.u32(PW_CL_DIRECT_OFF, hi >> (64 - PW_CL_DIRECT_BITS));
     if (leaf & PW_CL_NODE) {
         uint64_t node = leaf & ~PW_CL_NODE, nodes = r.word(PW_CL_H_NODES);
         unsigned off = PW_CL_DIRECT_BITS, level = 0;
         for (; level < levels && r.ok; level++) {
-            uint64_t vec = r.word(nodes + node * 3), lvec = r.word(nodes + node * 3 + 1),
-                     base = r.word(nodes + node * 3 + 2);
+            uint64_t at = nodes + node * PW_CL_NODE_WORDS;
+            uint64_t vec = r.word(at), lvec = r.word(at + 1), base = r.word(at + 2);
             unsigned v = chunk(hi, lo, off);
             if (vec >> v & 1) {
                 node = (base >> 32) + popcount(vec & below_mask(v)) - 1;

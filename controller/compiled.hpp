@@ -7,6 +7,8 @@
 #include "prefix.hpp"
 #include "rules.hpp"
 
+#include "prefixwall/abi.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -28,7 +30,7 @@ public:
     // Words the published table takes (header, direct, nodes, leaves, tails).
     size_t words() const;
     size_t rules() const { return rules_; }
-    size_t nodes() const { return nodes_.size() / 3; }
+    size_t nodes() const { return nodes_.size() / PW_CL_NODE_WORDS; }
     size_t tails() const { return tails_.size() / 4; }
 
     // Writes the table into out; throws Error when out is smaller than words().
@@ -42,7 +44,7 @@ private:
                        bool& internal);
 
     std::vector<uint32_t> direct_;
-    std::vector<uint64_t> nodes_;  // 3 words per node
+    std::vector<uint64_t> nodes_;  // PW_CL_NODE_WORDS per node
     std::vector<uint32_t> leaves_;
     std::vector<uint64_t> tails_;  // 4 words per tail
     size_t rules_ = 0;

@@ -31,7 +31,7 @@ struct Capacity {
     // The compiled engine's table, per family and copy (MiB); results take
     // another 8 B per rule of max_rules_v4 + max_rules_v6.
     uint32_t table_mb_v4 = 16;
-    uint32_t table_mb_v6 = 8;
+    uint32_t table_mb_v6 = 16;
 };
 
 // Which engines' maps a change is written to. The compiled tables are

@@ -48,14 +48,16 @@ static __always_inline __u32 cl_popcount(__u64 x)
 	return (__u32)((x * 0x0101010101010101ULL) >> 56);
 }
 
-/* The 6 key bits at bit offset `off` (16, 22, ..., 124) of hi:lo. */
+/* The 6 key bits at bit offset `off` (18, 24, ..., 126) of hi:lo. */
 static __always_inline __u32 cl_chunk(__u64 hi, __u64 lo, __u32 off)
 {
 	if (off <= 58)
-		return (__u32)(hi >> (58 - off)) & 63;
+		return (__u32)(hi >> ((58 - off) & 63)) & 63;
+	if (off < 64)
+		return (__u32)((hi << ((off - 58) & 63)) | (lo >> ((122 - off) & 63))) & 63;
 	if (off <= 122)
 		return (__u32)(lo >> ((122 - off) & 63)) & 63;
-	return (__u32)(lo << 2) & 63;
+	return (__u32)(lo << ((off - 122) & 63)) & 63;
 }
 
 static __always_inline int cl_tail_match(void *table, __u32 tails, __u32 idx,
@@ -86,27 +88,26 @@ static __always_inline int cl_tail_match(void *table, __u32 tails, __u32 idx,
 	return 0;
 }
 
-/* Longest match of the 128-bit key hi:lo; `levels` bounds the walk
- * (3 for IPv4, PW_CL_MAX_LEVELS for IPv6). */
-static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
-					       const int levels)
+/* The leaf of the longest match of the 128-bit key hi:lo (action and
+ * result index; 0: no rule). `levels` bounds the walk (PW_CL_V4_LEVELS
+ * for IPv4, PW_CL_MAX_LEVELS for IPv6). */
+static __always_inline __u32 cl_leaf(void *table, __u64 hi, __u64 lo, const int levels)
 {
-	struct cl_hit hit = {};
 	__u64 *magic = cl_word(table, PW_CL_H_MAGIC);
 	__u64 *nodes_off = cl_word(table, PW_CL_H_NODES);
 	__u64 *leaves_off = cl_word(table, PW_CL_H_LEAVES);
 	__u32 leaf, entry, off = PW_CL_DIRECT_BITS, i;
 
 	if (!magic || *magic != PW_CL_MAGIC || !nodes_off || !leaves_off)
-		return hit;
-	if (cl_u32(table, PW_CL_DIRECT_OFF, (__u32)(hi >> 48), &entry))
-		return hit;
+		return 0;
+	if (cl_u32(table, PW_CL_DIRECT_OFF, (__u32)(hi >> (64 - PW_CL_DIRECT_BITS)), &entry))
+		return 0;
 	leaf = entry;
 	if (entry & PW_CL_NODE) {
 		__u32 node = entry & ~PW_CL_NODE;
 
 		for (i = 0; i < levels; i++) {
-			__u32 w = (__u32)*nodes_off + node * 3;
+			__u32 w = (__u32)*nodes_off + node * PW_CL_NODE_WORDS;
 			__u64 *vec = cl_word(table, w);
 			__u64 *lvec = cl_word(table, w + 1);
 			__u64 *base = cl_word(table, w + 2);
@@ -114,7 +115,7 @@ static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 			__u64 below = (2ULL << v) - 1;
 
 			if (!vec || !lvec || !base)
-				return hit;
+				return 0;
 			if ((*vec >> v) & 1) {
 				node = (__u32)(*base >> 32) + cl_popcount(*vec & below) - 1;
 				off += PW_CL_STRIDE;
@@ -122,23 +123,33 @@ static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 			}
 			if (cl_u32(table, (__u32)*leaves_off,
 				   (__u32)*base + cl_popcount(*lvec & below) - 1, &leaf))
-				return hit;
+				return 0;
 			break;
 		}
 		if (i == levels)
-			return hit; /* deeper than a valid table goes */
+			return 0; /* deeper than a valid table goes */
 	}
 	if (leaf & PW_CL_TAIL) {
 		__u64 *tails = cl_word(table, PW_CL_H_TAILS);
 
 		if (!tails || cl_tail_match(table, (__u32)*tails, leaf & PW_CL_INDEX_MASK,
 					    hi, lo, &leaf))
-			return hit;
+			return 0;
 	}
-	if (!(leaf & PW_CL_INDEX_MASK))
+	return leaf;
+}
+
+/* The longest match and its rule's word in compiled_results. */
+static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
+					       const int levels)
+{
+	struct cl_hit hit = {};
+	__u32 leaf = cl_leaf(table, hi, lo, levels);
+	__u32 idx = leaf & PW_CL_INDEX_MASK;
+
+	if (!idx)
 		return hit;
-	entry = leaf & PW_CL_INDEX_MASK;
-	hit.result = bpf_map_lookup_elem(&compiled_results, &entry);
+	hit.result = bpf_map_lookup_elem(&compiled_results, &idx);
 	if (hit.result)
 		hit.action = (leaf >> PW_CL_ACTION_SHIFT) & 3;
 	return hit;

@@ -54,12 +54,14 @@ struct pw_rule_value {
  *
  *   key      the address as 128 bits (hi, lo); IPv4 sits in the top 32
  *            bits of hi, so one walk serves both families;
- *   direct   2^16 u32 entries indexed by the key's top 16 bits;
- *   nodes    3 words each: vector (bit i: slot i is a child node), leafvec
- *            (bit i: a new run of equal leaves starts at slot i), and
- *            base = first leaf | first child << 32. A node judges 6 key
- *            bits; its children and its leaves are contiguous, so a child
- *            or leaf is found by counting bits below the slot (popcount);
+ *   direct   2^18 u32 entries indexed by the key's top 18 bits (1 MiB:
+ *            a /24 is then one node below it);
+ *   nodes    4 words each (32 bytes: never across a cache line): vector
+ *            (bit i: slot i is a child node), leafvec (bit i: a new run of
+ *            equal leaves starts at slot i), base = first leaf | first
+ *            child << 32, and a spare word. A node judges 6 key bits; its
+ *            children and its leaves are contiguous, so a child or leaf is
+ *            found by counting bits below the slot (popcount);
  *   leaves   u32 each (see PW_CL_*), two per word;
  *   tails    4 words each: a subtree holding a single prefix is stored as
  *            that prefix, compared in one step instead of walked 6 bits
@@ -79,9 +81,11 @@ struct pw_rule_value {
 #define PW_CL_TAIL (1u << 30)   /* leaf: a tail index follows */
 #define PW_CL_ACTION_SHIFT 28   /* leaf: the rule's action (2 bits) */
 #define PW_CL_INDEX_MASK ((1u << 28) - 1)
-#define PW_CL_DIRECT_BITS 16
+#define PW_CL_DIRECT_BITS 18
 #define PW_CL_STRIDE 6
-/* Levels below the direct table: ceil((128 - 16) / 6). */
+#define PW_CL_NODE_WORDS 4
+/* Levels below the direct table: ceil((32 - 18) / 6), ceil((128 - 18) / 6). */
+#define PW_CL_V4_LEVELS 3
 #define PW_CL_MAX_LEVELS 19
 
 /* Header words at the start of each copy. */
@@ -95,7 +99,7 @@ enum pw_cl_header {
 	PW_CL_HEADER_WORDS = 8,
 };
 #define PW_CL_MAGIC 0x70776c3100000001ULL
-#define PW_CL_DIRECT_OFF PW_CL_HEADER_WORDS /* 2^16 u32 = 32768 words */
+#define PW_CL_DIRECT_OFF PW_CL_HEADER_WORDS /* 2^18 u32 = 131072 words */
 
 /* Which lookup engine a program instance uses. */
 enum pw_engine {

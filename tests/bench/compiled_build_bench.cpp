@@ -2,7 +2,10 @@
 // write it, and its size, for registry files.
 //   build/tests/compiled_build_bench FILE...   (.gz read through zcat)
 #include "compiled.hpp"
-#include "registry/parser.hpp"
+#include "corpus.hpp"
+#include "random_rules.hpp"
+
+#include <random>
 
 #include <chrono>
 #include <cstdio>
@@ -12,12 +15,6 @@ using namespace pw;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct Collect : EntrySink {
-    RuleSet* rules;
-    void entry(Entry&& e) override { rules->add(e.prefix, "bench", Claim{Action::block, ""}); }
-    void reject(Rejection&&) override {}
-};
 
 double ms_since(Clock::time_point t0)
 {
@@ -30,25 +27,8 @@ int main(int argc, char** argv)
 {
     for (int i = 1; i < argc; i++) {
         std::string path = argv[i];
-        std::string cmd = (path.size() > 3 && path.substr(path.size() - 3) == ".gz" ? "zcat '" : "cat '") + path + "'";
-        FILE* in = ::popen(cmd.c_str(), "r");
-        if (!in)
-            return 1;
         RuleSet rules;
-        Collect sink;
-        sink.rules = &rules;
-        std::string head;
-        char buf[1 << 16];
-        std::unique_ptr<Parser> parser;
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof(buf), in)) > 0) {
-            if (!parser)
-                parser = make_parser(detect_format(std::string_view(buf, n)), sink);
-            parser->feed(std::string_view(buf, n));
-        }
-        ::pclose(in);
-        if (parser)
-            parser->finish();
+        pwbench::load_registry(path, rules);
         for (Family f : {Family::v4, Family::v6}) {
             if (!rules.count(f))
                 continue;
@@ -66,6 +46,29 @@ int main(int argc, char** argv)
                 nodes = t.nodes();
                 tails = t.tails();
             }
+            // The same walk in userspace over 2^20 addresses, half inside rules.
+            CompiledTable t = CompiledTable::build(rules, f, [](uint32_t id) { return id; });
+            std::vector<uint64_t> out(t.words()), results(rules.next_id() + 1);
+            t.write(out);
+            std::vector<Prefix> prefixes;
+            for (const auto& [p, r] : rules.rules())
+                if (p.family == f) {
+                    prefixes.push_back(p);
+                    results[r.id] = r.id;
+                }
+            std::mt19937_64 rng(1);
+            std::vector<Address> addrs(1 << 20);
+            for (size_t k = 0; k < addrs.size(); k++)
+                addrs[k] = k % 2 ? pwtest::random_address(rng, f)
+                                 : pwtest::random_inside(rng, prefixes[rng() % prefixes.size()]);
+            auto t0 = Clock::now();
+            uint64_t sum = 0;
+            for (const auto& a : addrs)
+                if (auto m = compiled_lookup(out, results, a))
+                    sum += m->rule_id;
+            double lookup_ns = ms_since(t0) * 1e6 / addrs.size();
+            std::printf("  userspace walk: %.1f ns per address (checksum %llu)\n", lookup_ns,
+                        static_cast<unsigned long long>(sum));
             std::printf("%s %s: %zu rules, build %.1f ms, write %.1f ms, %.2f MB per copy "
                         "(%zu nodes, %zu tails) + %.2f MB of results\n",
                         path.c_str(), family_name(f), rules.count(f), best_build, best_write,

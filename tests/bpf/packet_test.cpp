@@ -223,7 +223,7 @@ TEST_CASE("a full map refuses the change and keeps the rules in force")
 TEST_CASE("a compiled table over its room refuses the change and keeps the rules in force")
 {
     Capacity cap{1u << 17, 1u << 16, 1024};
-    cap.table_mb_v4 = 1; // 131,072 words: 32,768 direct, the rest for nodes and tails
+    cap.table_mb_v4 = 2; // 262,144 words: 131,072 direct, the rest for nodes and tails
     pwtest::Harness h(cap);
     h.add("192.0.2.0/24", Action::block);
     RuleSet next = h.ctl().rules();
