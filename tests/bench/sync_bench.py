@@ -31,6 +31,9 @@ LISTS = [
     ("BGP v4 1M", "bgp/derived_v4_prefixes_rv2-20240406.txt.gz", 4),
     ("RKN v4 2025", "zi/rkn_ip_all_v4_2025-10-01.lst", 4),
     ("RKN v6 2024", "zi/rkn_ip6_2024-11-19.lst", 6),
+    ("BGP v6 160k", "bgp/derived_v6_prefixes_gaissmai.txt.gz", 6),
+    ("Spamhaus DROP", "spamhaus/drop.txt", 4),
+    ("Spamhaus DROPv6", "spamhaus/dropv6.txt", 6),
 ]
 
 
@@ -39,7 +42,7 @@ def read_list(path):
     with opener(path, "rt") as f:
         out = []
         for line in f:
-            line = line.strip()
+            line = line.split(";")[0].strip()  # Spamhaus: "prefix ; SBL id"
             if line and not line.startswith("#"):
                 out.append(str(ipaddress.ip_network(line, strict=False)))
         return out
@@ -153,6 +156,12 @@ def main():
             row["prefixwall_304_s"] = dt
             row["prefixwall_304_sync_s"] = rep["seconds"]
             srv.shutdown()
+            # Map memory of the compiled engine: both table copies plus the
+            # result words of the rules (8 B each).
+            st = json.loads(subprocess.run([pw, "status", "--json"], env=env, capture_output=True,
+                                           text=True, check=True).stdout)
+            fam = st["families"]["ipv4" if family == 4 else "ipv6"]
+            row["prefixwall_memory_bytes"] = 2 * fam["compiled_table_bytes"] + 8 * fam["used"]
             subprocess.run([pw, "detach", "--all", "--purge"], env=env, capture_output=True)
 
             # ipset
@@ -202,6 +211,8 @@ def main():
 
     print("%-12s %9s | %-28s | %-14s | %-14s | %s" % ("list", "entries", "prefixwall full / 1% / 304 (s)",
                                                     "ipset full/1%", "nft full/1%", "ipset memory"))
+    print("prefixwall map memory (compiled, both copies + results), MB: " + ", ".join(
+        "%s %.1f" % (r["list"], r["prefixwall_memory_bytes"] / 1e6) for r in results))
     for r in results:
         print("%-12s %9d | %6s / %6s / %8s      | %6s / %6s | %6s / %6s | %.1f MB" % (
             r["list"], r["entries"], f(r["prefixwall_full_s"]), f(r["prefixwall_1pct_s"]),

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Drop throughput in a veth pair: prefixwall (each engine) beside an XDP
+drop-all program (the ceiling), an nftables netdev-ingress interval set and
+iptables raw + ipset hash:net, same traffic and same list, one after another.
+
+Two namespaces of the bench's own, joined by one veth pair and nothing else
+(no route out): `gen` runs build/tests/xdp_gen (BPF_PROG_TEST_RUN with
+BPF_F_TEST_XDP_LIVE_FRAMES, XDP_TX) which sends 64-byte UDP frames whose
+IPv4 source is taken in turn from 2^20 addresses drawn inside the list's
+prefixes (every packet a hit); `dut` receives them on d0 (GRO on, so the
+nftables and iptables paths see them). The rate is d0's received packets
+over the generator's time; each case also checks its own drop counter.
+  tests/bench/throughput.py BUILD_DIR [--json FILE] [--packets N]   (root)
+"""
+import ipaddress
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sync_bench import REG, read_list  # noqa: E402
+
+LISTS = [
+    ("RKN v4 2025", "zi/rkn_ip_all_v4_2025-10-01.lst"),
+    ("BGP v4 1M", "bgp/derived_v4_prefixes_rv2-20240406.txt.gz"),
+]
+GEN, DUT = "pwtp-gen", "pwtp-dut"
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(list(cmd), check=True, capture_output=True, text=True, **kw).stdout
+
+
+def dut(*cmd, **kw):
+    return sh("ip", "netns", "exec", DUT, *cmd, **kw)
+
+
+def rx_packets():
+    j = json.loads(dut("ip", "-s", "-j", "link", "show", "d0"))
+    return j[0]["stats64"]["rx"]["packets"]
+
+
+def setup():
+    teardown()
+    sh("ip", "netns", "add", GEN)
+    sh("ip", "netns", "add", DUT)
+    sh("ip", "-n", GEN, "link", "add", "g0", "type", "veth", "peer", "name", "d0", "netns", DUT)
+    for ns, dev in ((GEN, "g0"), (DUT, "d0")):
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+    dut("ethtool", "-K", "d0", "gro", "on")
+    return dut("cat", "/sys/class/net/d0/address").strip()
+
+
+def teardown():
+    for ns in (GEN, DUT):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def inside(prefixes, rng, n):
+    out = []
+    for _ in range(n):
+        net = ipaddress.ip_network(prefixes[rng.randrange(len(prefixes))])
+        out.append(str(net.network_address + rng.randrange(net.num_addresses)))
+    return out
+
+
+def main():
+    if os.geteuid() != 0:
+        print("throughput: needs root")
+        return 77
+    if not os.path.isdir(REG):
+        print("throughput: %s is absent; nothing to measure" % REG)
+        return 77
+    build = os.path.abspath(sys.argv[1])
+    json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
+    packets = int(sys.argv[sys.argv.index("--packets") + 1]) if "--packets" in sys.argv else 20_000_000
+    pw = os.path.join(build, "prefixwall")
+    gen = os.path.join(build, "tests", "xdp_gen")
+    drop_obj = os.path.join(build, "tests", "xdp_drop.bpf.o")
+    rng = random.Random(20261125)
+    work = tempfile.mkdtemp(prefix="pw-tput-")
+    results = []
+    mac = setup()
+    try:
+        for name, rel in LISTS:
+            path = os.path.join(REG, rel)
+            if not os.path.exists(path):
+                print("skip %s: %s absent" % (name, path))
+                continue
+            prefixes = read_list(path)
+            plist = os.path.join(work, "list.txt")
+            addrs = os.path.join(work, "addrs.txt")
+            open(plist, "w").write("\n".join(prefixes) + "\n")
+            open(addrs, "w").write("\n".join(inside(prefixes, rng, 1 << 20)) + "\n")
+            row = {"list": name, "prefixes": len(prefixes), "packets": packets}
+
+            def run(case, counter):
+                before, c0 = rx_packets(), counter()
+                out = sh("ip", "netns", "exec", GEN, gen, "g0", mac, addrs, str(packets))
+                secs = float(out.split()[3])
+                got, dropped = rx_packets() - before, counter() - c0
+                row[case + "_mpps"] = got / secs / 1e6
+                row[case + "_dropped"] = dropped
+                if dropped < got * 0.999:
+                    raise RuntimeError("%s %s: %d of %d packets dropped" % (name, case, dropped, got))
+                print("  %-22s %6.2f Mpps" % (case, row[case + "_mpps"]), flush=True)
+
+            print(name, flush=True)
+            # XDP drop-all: the ceiling of this harness.
+            dut("ip", "link", "set", "dev", "d0", "xdp", "obj", drop_obj, "sec", "xdp")
+
+            def xdp_drops():
+                for line in dut("ethtool", "-S", "d0").splitlines():
+                    if "xdp_drops" in line:
+                        return int(line.split(":")[1])
+                return 0
+            run("xdp_drop_all", xdp_drops)
+            dut("ip", "link", "set", "dev", "d0", "xdp", "off")
+
+            # prefixwall, each engine (the pin dir is a bpffs outside /sys,
+            # visible inside `ip netns exec`).
+            pins = os.path.join(work, "bpffs")
+            os.makedirs(pins, exist_ok=True)
+            sh("mount", "-t", "bpf", "bpf", pins)
+            env = dict(os.environ, PREFIXWALL_PIN_DIR=os.path.join(pins, "pw"),
+                       PREFIXWALL_STATE_DIR=os.path.join(work, "state"))
+            dut(pw, "sync", "--source", "bench", "--from", plist, "--allow-private", "--force",
+                "--min-prefix-len-v4", "0", env=env)
+
+            def pw_dropped():
+                j = json.loads(dut(pw, "stats", "--json", "--top", "1", env=env))
+                return sum(t["packets"] for t in j["totals"]
+                           if t["family"] == "ipv4" and t["outcome"] == "dropped")
+            for engine in ("compiled", "trie"):
+                dut(pw, "attach", "d0", "--mode", "native", "--match", "src", "--engine", engine, env=env)
+                run("prefixwall_" + engine, pw_dropped)
+            dut(pw, "detach", "--all", "--purge", env=env)
+            sh("umount", pins)
+
+            # nftables: netdev ingress, interval set.
+            script = os.path.join(work, "nft.txt")
+            with open(script, "w") as f:
+                f.write("table netdev pwtp {\n set s { type ipv4_addr; flags interval; auto-merge;"
+                        " elements = {\n%s\n } }\n" % ",\n".join(prefixes))
+                f.write(" chain in { type filter hook ingress device d0 priority 0;"
+                        " ip saddr @s counter drop; }\n}\n")
+            dut("nft", "-f", script)
+
+            def nft_dropped():
+                j = json.loads(dut("nft", "-j", "list", "chain", "netdev", "pwtp", "in"))
+                for item in j["nftables"]:
+                    for e in item.get("rule", {}).get("expr", []):
+                        if "counter" in e:
+                            return e["counter"]["packets"]
+                return 0
+            run("nft_interval_set", nft_dropped)
+            dut("nft", "delete", "table", "netdev", "pwtp")
+
+            # iptables raw + ipset hash:net.
+            restore = "create pwtp hash:net family inet maxelem 4000000\n" + "".join(
+                "add pwtp %s\n" % p for p in prefixes)
+            dut("ipset", "restore", input=restore)
+            dut("iptables", "-t", "raw", "-A", "PREROUTING", "-m", "set", "--match-set", "pwtp", "src", "-j", "DROP")
+
+            def ipt_dropped():
+                out = dut("iptables", "-t", "raw", "-L", "PREROUTING", "-v", "-x", "-n")
+                return sum(int(l.split()[0]) for l in out.splitlines()[2:] if "DROP" in l)
+            run("iptables_ipset", ipt_dropped)
+            dut("iptables", "-t", "raw", "-F", "PREROUTING")
+            dut("ipset", "destroy", "pwtp")
+
+            best_classic = max(row["nft_interval_set_mpps"], row["iptables_ipset_mpps"])
+            row["compiled_vs_ceiling"] = row["prefixwall_compiled_mpps"] / row["xdp_drop_all_mpps"]
+            row["compiled_vs_best_classic"] = row["prefixwall_compiled_mpps"] / best_classic
+            print("  compiled = %.0f%% of drop-all, %.1fx the better of nft and ipset"
+                  % (100 * row["compiled_vs_ceiling"], row["compiled_vs_best_classic"]))
+            results.append(row)
+    finally:
+        subprocess.run(["umount", os.path.join(work, "bpffs")], capture_output=True)
+        teardown()
+        shutil.rmtree(work, ignore_errors=True)
+    if json_out:
+        json.dump(results, open(json_out, "w"), indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
