@@ -9,7 +9,7 @@
 #include "controller.hpp"
 #include "corpus.hpp"
 #include "frame_builder.hpp"
-#include "lookup_bench.skel.h"
+#include "bench_prog.hpp"
 #include "random_rules.hpp"
 
 #include <bpf/bpf.h>
@@ -32,48 +32,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t kAddrs = 1u << 20;
-constexpr int kNone = 2;
-
-// One bench program over the pin directory's maps.
-struct Bench {
-    lookup_bench_bpf* skel = nullptr;
-    ~Bench() { lookup_bench_bpf__destroy(skel); }
-};
-
-std::unique_ptr<Bench> load_bench(const fs::path& pin_dir, int engine, bool v6)
-{
-    auto b = std::make_unique<Bench>();
-    b->skel = lookup_bench_bpf__open();
-    if (!b->skel)
-        throw std::runtime_error("cannot open the bench object");
-    bpf_map* m;
-    bpf_object__for_each_map(m, b->skel->obj)
-    {
-        std::error_code ec;
-        fs::path p = pin_dir / "maps" / bpf_map__name(m);
-        if (std::strchr(bpf_map__name(m), '.') || !fs::exists(p, ec))
-            continue;
-        // Reuse the pinned map: same size, or libbpf refuses it.
-        UniqueFd fd(bpf_obj_get(p.c_str()));
-        bpf_map_info info{};
-        uint32_t len = sizeof(info);
-        if (fd && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0)
-            bpf_map__set_max_entries(m, info.max_entries);
-        bpf_map__set_pin_path(m, p.c_str());
-    }
-    // Inner templates: the pinned copies (reused outer maps ignore them).
-    for (auto [outer, name] : {std::pair{b->skel->maps.compiled_v4, "compiled_v4_0"},
-                               std::pair{b->skel->maps.compiled_v6, "compiled_v6_0"}}) {
-        int fd = bpf_obj_get((pin_dir / "maps" / name).c_str());
-        bpf_map__set_inner_map_fd(outer, fd);
-    }
-    b->skel->rodata->cfg_engine = static_cast<uint8_t>(engine);
-    b->skel->rodata->cfg_v6 = v6;
-    b->skel->rodata->cfg_count = kAddrs;
-    if (int err = lookup_bench_bpf__load(b->skel))
-        throw std::runtime_error("cannot load the bench program: " + std::to_string(err));
-    return b;
-}
 
 double run_ns(int prog_fd)
 {
@@ -169,8 +127,8 @@ int main(int argc, char** argv)
                 nlohmann::json row{{"corpus", corpus.name}, {"family", family_name(f)},
                                    {"rules", rules.count(f)}, {"addresses", kAddrs}};
                 double ns[3] = {};
-                for (int engine : {kNone, int(PW_ENGINE_TRIE), int(PW_ENGINE_COMPILED)}) {
-                    auto b = load_bench(root / "bpffs" / "pins", engine, f == Family::v6);
+                for (int engine : {pwbench::kNone, int(PW_ENGINE_TRIE), int(PW_ENGINE_COMPILED)}) {
+                    auto b = pwbench::load_bench(root / "bpffs" / "pins", engine, f == Family::v6, false, kAddrs);
                     int map_fd = bpf_map__fd(b->skel->maps.bench_addrs);
                     for (uint32_t i = 0; i < kAddrs; i++)
                         bpf_map_update_elem(map_fd, &i, addrs[i].bytes.data(), BPF_ANY);
@@ -179,7 +137,7 @@ int main(int argc, char** argv)
                     run_ns(prog); // warm up
                     for (int r = 0; r < rounds; r++)
                         per.push_back(run_ns(prog) / kAddrs);
-                    ns[engine == kNone ? 0 : engine == PW_ENGINE_TRIE ? 1 : 2] = median(per);
+                    ns[engine == pwbench::kNone ? 0 : engine == PW_ENGINE_TRIE ? 1 : 2] = median(per);
                 }
                 double xdp[2];
                 for (Engine e : {Engine::trie, Engine::compiled}) {
