@@ -45,7 +45,7 @@ def read_list(path):
             line = line.split(";")[0].strip()  # Spamhaus: "prefix ; SBL id"
             if line and not line.startswith("#"):
                 out.append(str(ipaddress.ip_network(line, strict=False)))
-        return out
+        return list(dict.fromkeys(out))  # duplicates after normalising
 
 
 def changed(entries, family, rng):
