@@ -3,6 +3,7 @@
 #include "error.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace pw {
 namespace fs = std::filesystem;
@@ -29,7 +30,7 @@ const RuleSet& Controller::rules() const
         rules_ = store_.load_rules();
         if (dp_ && store_.pending())
             const_cast<Controller*>(this)->reconcile();
-        else if (dp_ && !dp_->compiled_ready())
+        else if (dp_ && !dp_->compiled_ready(*rules_))
             dp_->rebuild(*rules_, Engines{false, true}); // maps made by an older version
     }
     return *rules_;
@@ -54,6 +55,7 @@ void Controller::reconcile()
 
 CommitReport Controller::commit(RuleSet next)
 {
+    const auto started = std::chrono::steady_clock::now();
     const RuleSet& current = rules();
     // Ids are never reused, whatever set the caller built.
     next.set_next_id(std::max(next.next_id(), current.next_id()));
@@ -114,15 +116,26 @@ CommitReport Controller::commit(RuleSet next)
         return report;
     }
 
-    // The saved state says what the maps must become; "pending" tells a
-    // later run to finish the job if this one dies half-way.
+    // "pending" tells a later run that the maps may differ from the saved
+    // rules: it makes them equal again (one whole version either way). The
+    // maps go first, so the new version is in force without waiting for
+    // the state file of a large rule set to be written.
     store_.mark_pending();
     bool complete = false;
     try {
-        store_.save_rules(next);
         complete = d.apply(next, writes, undo, engines());
     } catch (...) {
-        store_.save_rules(current);
+        store_.clear_pending();
+        throw;
+    }
+    report.in_force_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    try {
+        store_.save_rules(next);
+    } catch (...) {
+        // The state cannot say what is in force: put the saved version
+        // back in force (pending stays set if even that fails).
+        d.rebuild(current, engines());
         store_.clear_pending();
         throw;
     }

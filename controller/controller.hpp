@@ -25,6 +25,7 @@ struct Paths {
 
 struct CommitReport {
     size_t inserted = 0, updated = 0, erased = 0;
+    double in_force_seconds = 0; // from the start of the commit to the swap
 };
 
 struct LookupResult {

@@ -371,11 +371,12 @@ void Dataplane::swap_table(Family f, int copy) const
         throw sys_error(std::string("cannot switch compiled_") + family_tag(f), errno);
 }
 
-bool Dataplane::compiled_ready() const
+bool Dataplane::compiled_ready(const RuleSet& rules) const
 {
+    // An unpublished table matches nothing: right for a family without rules.
     for (Family f : {Family::v4, Family::v6}) {
         auto t = compiled_table(f);
-        if (t.empty() || t[PW_CL_H_MAGIC] != PW_CL_MAGIC)
+        if (rules.count(f) && (t.empty() || t[PW_CL_H_MAGIC] != PW_CL_MAGIC))
             return false;
     }
     return true;
@@ -585,8 +586,8 @@ void Dataplane::write_copy(Family f, int copy, const std::vector<EntryWrite>& wr
 // change, and the result indices taken for rules new to the table.
 struct Dataplane::CompiledPlan {
     std::optional<CompiledTable> tables[2];
-    std::unordered_map<uint32_t, uint32_t> index; // rule id -> result index
-    std::vector<uint32_t> taken;                  // indices new in this plan
+    std::vector<uint32_t> index; // rule id -> result index (0: none)
+    std::vector<uint32_t> taken; // indices new in this plan
 };
 
 Dataplane::CompiledPlan Dataplane::plan_compiled(const RuleSet& next, const bool touched[2]) const
@@ -595,42 +596,38 @@ Dataplane::CompiledPlan Dataplane::plan_compiled(const RuleSet& next, const bool
     std::span<uint64_t> results = results_map_.words();
     // Result words in use say which rule holds which index; a free index
     // (0) is never one a table in force points at (indices are freed only
-    // after the swap that drops their rule).
-    std::vector<uint32_t> free;
-    plan.index.reserve(next.size() + 1024);
-    for (size_t i = results.size(); i-- > 1;) {
+    // after the swap that drops their rule). Rules new to the table take
+    // free indices as the build meets them (one pass over the rules).
+    uint32_t max_id = next.next_id();
+    for (size_t i = 1; i < results.size(); i++)
+        max_id = std::max(max_id, static_cast<uint32_t>(results[i]));
+    plan.index.assign(size_t(max_id) + 1, 0);
+    for (size_t i = 1; i < results.size(); i++)
         if (uint32_t id = static_cast<uint32_t>(results[i]))
-            plan.index.emplace(id, static_cast<uint32_t>(i));
-        else
-            free.push_back(static_cast<uint32_t>(i));
-    }
-    auto give_back = [&] {
-        for (uint32_t i : plan.taken)
-            results[i] = 0;
+            plan.index[id] = static_cast<uint32_t>(i);
+    size_t cursor = 1;
+    auto index_of = [&](uint32_t id) -> uint32_t {
+        if (id < plan.index.size() && plan.index[id])
+            return plan.index[id];
+        while (cursor < results.size() && results[cursor] != 0)
+            cursor++;
+        if (cursor >= results.size() || id >= plan.index.size())
+            throw Error("compiled_results is full: " + std::to_string(results.size() - 1) +
+                        " rules (--max-rules-v4 + --max-rules-v6 when the maps are created;"
+                        " rules being replaced hold their entry until the new version is in"
+                        " force); nothing changed");
+        uint32_t i = static_cast<uint32_t>(cursor++);
+        results[i] = id; // counter slot 0: taken on the first hit
+        plan.index[id] = i;
+        plan.taken.push_back(i);
+        return i;
     };
     try {
-        for (const auto& [p, r] : next.rules()) {
-            if (!touched[fi(p.family)] || plan.index.contains(r.id))
-                continue;
-            if (free.empty())
-                throw Error("compiled_results is full: " + std::to_string(results.size() - 1) +
-                            " rules (--max-rules-v4 + --max-rules-v6 when the maps are created;"
-                            " rules being replaced hold their entry until the new version is in"
-                            " force); nothing changed");
-            uint32_t i = free.back();
-            free.pop_back();
-            results[i] = r.id; // counter slot 0: taken on the first hit
-            plan.index.emplace(r.id, i);
-            plan.taken.push_back(i);
-        }
         for (Family f : {Family::v4, Family::v6}) {
             if (!touched[fi(f)])
                 continue;
             auto& t = plan.tables[fi(f)];
-            t = CompiledTable::build(next, f, [&](uint32_t id) {
-                auto it = plan.index.find(id);
-                return it == plan.index.end() ? 0u : it->second;
-            });
+            t = CompiledTable::build(next, f, index_of);
             size_t have = table_maps_[fi(f)][0].words().size();
             if (t->words() > have)
                 throw Error(std::string("the compiled ") + family_tag(f) + " table needs " +
@@ -639,7 +636,8 @@ Dataplane::CompiledPlan Dataplane::plan_compiled(const RuleSet& next, const bool
                             family_tag(f) + " when the maps are created); nothing changed");
         }
     } catch (...) {
-        give_back();
+        for (uint32_t i : plan.taken)
+            results[i] = 0;
         throw;
     }
     return plan;
@@ -657,9 +655,9 @@ void Dataplane::publish_compiled(const CompiledPlan& plan, const RuleSet& next) 
         swap_table(f, idle);
     }
     std::span<uint64_t> results = results_map_.words();
-    for (const auto& [id, i] : plan.index)
-        if (!next.find_id(id))
-            results[i] = 0;
+    for (uint32_t id = 1; id < plan.index.size(); id++)
+        if (plan.index[id] && !next.find_id(id))
+            results[plan.index[id]] = 0;
 }
 
 bool Dataplane::apply(const RuleSet& next, const std::vector<EntryWrite>& writes,

@@ -114,9 +114,9 @@ public:
     // The entry in force for an address: a userspace walk of the compiled
     // table in force.
     std::optional<pw_rule_value> lookup(const Address& a) const;
-    // Whether both families have a compiled table published (maps created
-    // by an older version have none until rebuild()).
-    bool compiled_ready() const;
+    // Whether every family with rules has a compiled table published (maps
+    // created by an older version have none until rebuild()).
+    bool compiled_ready(const RuleSet& rules) const;
     // Words of the compiled table in force (tests, benchmarks).
     std::span<const uint64_t> compiled_table(Family f) const;
     std::span<const uint64_t> compiled_results() const { return results_map_.words(); }

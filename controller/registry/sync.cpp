@@ -284,6 +284,7 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         r.rules_inserted = c.inserted;
         r.rules_updated = c.updated;
         r.rules_erased = c.erased;
+        r.in_force_seconds = c.in_force_seconds;
         r.applied = true;
         phase("commit");
         SourceMeta m = ctl.store().load_source_meta(spec.name);
@@ -340,7 +341,8 @@ nlohmann::json to_json(const SyncReport& r)
                         {"ipv6_64s_newly_blocked", r.v6_64s_newly_blocked},
                         {"broadest_added", broad}}},
             {"seconds", r.seconds},
-            {"phases", r.phases}};
+            {"phases", r.phases},
+            {"commit_to_in_force_seconds", r.in_force_seconds}};
 }
 
 void print_report(std::ostream& out, const SyncReport& r)
@@ -376,7 +378,8 @@ void print_report(std::ostream& out, const SyncReport& r)
         out << "  REFUSED: " << r.refused << "; nothing changed\n";
     else if (r.applied)
         out << "  applied: rules +" << r.rules_inserted << " -" << r.rules_erased << " ~"
-            << r.rules_updated << " in " << static_cast<int>(r.seconds * 1000) << " ms\n";
+            << r.rules_updated << " in " << static_cast<int>(r.seconds * 1000) << " ms (in force "
+            << static_cast<int>(r.in_force_seconds * 1000) << " ms into the commit)\n";
     else
         out << "  dry run: nothing changed\n";
 }

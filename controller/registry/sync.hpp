@@ -56,6 +56,7 @@ struct SyncReport {
     std::string v6_64s_blocked_after, v6_64s_newly_blocked;
     double seconds = 0;
     std::vector<std::pair<std::string, double>> phases; // seconds per phase
+    double in_force_seconds = 0; // commit start -> the new version in force
 };
 
 // A source fetched, parsed and guarded, not yet applied.

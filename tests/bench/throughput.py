@@ -6,11 +6,12 @@ iptables raw + ipset hash:net, same traffic and same list, one after another.
 Two namespaces of the bench's own, joined by one veth pair and nothing else
 (no route out): `gen` runs build/tests/xdp_gen (BPF_PROG_TEST_RUN with
 BPF_F_TEST_XDP_LIVE_FRAMES, XDP_TX) which sends 64-byte UDP frames whose
-IPv4 source is taken in turn from 2^20 addresses drawn inside the list's
-prefixes (every packet a hit); `dut` receives them on d0 (GRO on, so the
+IPv4 source is taken in turn from a table of addresses drawn inside the
+list's prefixes (every packet a hit): 2^20 of them (a cold cache: most
+packets miss it) and 4,096 (a working set that stays cached); `dut` receives them on d0 (GRO on, so the
 nftables and iptables paths see them). The rate is d0's received packets
 over the generator's time; each case also checks its own drop counter.
-  tests/bench/throughput.py BUILD_DIR [--json FILE] [--packets N]   (root)
+  tests/bench/throughput.py BUILD_DIR [--json FILE] [--packets N] [--sources N,N]   (root)
 """
 import ipaddress
 import json
@@ -79,10 +80,9 @@ def main():
         return 77
     build = os.path.abspath(sys.argv[1])
     json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
-    packets = int(sys.argv[sys.argv.index("--packets") + 1]) if "--packets" in sys.argv else 20_000_000
-    pw = os.path.join(build, "prefixwall")
-    gen = os.path.join(build, "tests", "xdp_gen")
-    drop_obj = os.path.join(build, "tests", "xdp_drop.bpf.o")
+    packets = int(sys.argv[sys.argv.index("--packets") + 1]) if "--packets" in sys.argv else 8_000_000
+    sources = ([int(x) for x in sys.argv[sys.argv.index("--sources") + 1].split(",")]
+               if "--sources" in sys.argv else [1 << 20, 4096])
     rng = random.Random(20261125)
     work = tempfile.mkdtemp(prefix="pw-tput-")
     results = []
@@ -97,90 +97,10 @@ def main():
             plist = os.path.join(work, "list.txt")
             addrs = os.path.join(work, "addrs.txt")
             open(plist, "w").write("\n".join(prefixes) + "\n")
-            open(addrs, "w").write("\n".join(inside(prefixes, rng, 1 << 20)) + "\n")
-            row = {"list": name, "prefixes": len(prefixes), "packets": packets}
-
-            def run(case, counter):
-                before, c0 = rx_packets(), counter()
-                out = sh("ip", "netns", "exec", GEN, gen, "g0", mac, addrs, str(packets))
-                secs = float(out.split()[3])
-                got, dropped = rx_packets() - before, counter() - c0
-                row[case + "_mpps"] = got / secs / 1e6
-                row[case + "_dropped"] = dropped
-                if dropped < got * 0.999:
-                    raise RuntimeError("%s %s: %d of %d packets dropped" % (name, case, dropped, got))
-                print("  %-22s %6.2f Mpps" % (case, row[case + "_mpps"]), flush=True)
-
-            print(name, flush=True)
-            # XDP drop-all: the ceiling of this harness.
-            dut("ip", "link", "set", "dev", "d0", "xdp", "obj", drop_obj, "sec", "xdp")
-
-            def xdp_drops():
-                for line in dut("ethtool", "-S", "d0").splitlines():
-                    if "xdp_drops" in line:
-                        return int(line.split(":")[1])
-                return 0
-            run("xdp_drop_all", xdp_drops)
-            dut("ip", "link", "set", "dev", "d0", "xdp", "off")
-
-            # prefixwall, each engine (the pin dir is a bpffs outside /sys,
-            # visible inside `ip netns exec`).
-            pins = os.path.join(work, "bpffs")
-            os.makedirs(pins, exist_ok=True)
-            sh("mount", "-t", "bpf", "bpf", pins)
-            env = dict(os.environ, PREFIXWALL_PIN_DIR=os.path.join(pins, "pw"),
-                       PREFIXWALL_STATE_DIR=os.path.join(work, "state"))
-            dut(pw, "sync", "--source", "bench", "--from", plist, "--allow-private", "--force",
-                "--min-prefix-len-v4", "0", env=env)
-
-            def pw_dropped():
-                j = json.loads(dut(pw, "stats", "--json", "--top", "1", env=env))
-                return sum(t["packets"] for t in j["totals"]
-                           if t["family"] == "ipv4" and t["outcome"] == "dropped")
-            for engine in ("compiled", "trie"):
-                dut(pw, "attach", "d0", "--mode", "native", "--match", "src", "--engine", engine, env=env)
-                run("prefixwall_" + engine, pw_dropped)
-            dut(pw, "detach", "--all", "--purge", env=env)
-            sh("umount", pins)
-
-            # nftables: netdev ingress, interval set.
-            script = os.path.join(work, "nft.txt")
-            with open(script, "w") as f:
-                f.write("table netdev pwtp {\n set s { type ipv4_addr; flags interval; auto-merge;"
-                        " elements = {\n%s\n } }\n" % ",\n".join(prefixes))
-                f.write(" chain in { type filter hook ingress device d0 priority 0;"
-                        " ip saddr @s counter drop; }\n}\n")
-            dut("nft", "-f", script)
-
-            def nft_dropped():
-                j = json.loads(dut("nft", "-j", "list", "chain", "netdev", "pwtp", "in"))
-                for item in j["nftables"]:
-                    for e in item.get("rule", {}).get("expr", []):
-                        if "counter" in e:
-                            return e["counter"]["packets"]
-                return 0
-            run("nft_interval_set", nft_dropped)
-            dut("nft", "delete", "table", "netdev", "pwtp")
-
-            # iptables raw + ipset hash:net.
-            restore = "create pwtp hash:net family inet maxelem 4000000\n" + "".join(
-                "add pwtp %s\n" % p for p in prefixes)
-            dut("ipset", "restore", input=restore)
-            dut("iptables", "-t", "raw", "-A", "PREROUTING", "-m", "set", "--match-set", "pwtp", "src", "-j", "DROP")
-
-            def ipt_dropped():
-                out = dut("iptables", "-t", "raw", "-L", "PREROUTING", "-v", "-x", "-n")
-                return sum(int(l.split()[0]) for l in out.splitlines()[2:] if "DROP" in l)
-            run("iptables_ipset", ipt_dropped)
-            dut("iptables", "-t", "raw", "-F", "PREROUTING")
-            dut("ipset", "destroy", "pwtp")
-
-            best_classic = max(row["nft_interval_set_mpps"], row["iptables_ipset_mpps"])
-            row["compiled_vs_ceiling"] = row["prefixwall_compiled_mpps"] / row["xdp_drop_all_mpps"]
-            row["compiled_vs_best_classic"] = row["prefixwall_compiled_mpps"] / best_classic
-            print("  compiled = %.0f%% of drop-all, %.1fx the better of nft and ipset"
-                  % (100 * row["compiled_vs_ceiling"], row["compiled_vs_best_classic"]))
-            results.append(row)
+            pool = inside(prefixes, rng, max(sources))
+            for nsrc in sources:
+                open(addrs, "w").write("\n".join(pool[:nsrc]) + "\n")
+                results.append(measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build))
     finally:
         subprocess.run(["umount", os.path.join(work, "bpffs")], capture_output=True)
         teardown()
@@ -188,6 +108,95 @@ def main():
     if json_out:
         json.dump(results, open(json_out, "w"), indent=2)
     return 0
+
+
+def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build):
+    pw = os.path.join(build, "prefixwall")
+    gen = os.path.join(build, "tests", "xdp_gen")
+    drop_obj = os.path.join(build, "tests", "xdp_drop.bpf.o")
+    row = {"list": name, "prefixes": len(prefixes), "sources": nsrc, "packets": packets}
+
+    def run(case, counter):
+        before, c0 = rx_packets(), counter()
+        out = sh("ip", "netns", "exec", GEN, gen, "g0", mac, addrs, str(packets))
+        secs = float(out.split()[3])
+        got, dropped = rx_packets() - before, counter() - c0
+        row[case + "_mpps"] = got / secs / 1e6
+        row[case + "_dropped"] = dropped
+        if dropped < got * 0.999:
+            raise RuntimeError("%s %s: %d of %d packets dropped" % (name, case, dropped, got))
+        print("  %-22s %6.2f Mpps" % (case, row[case + "_mpps"]), flush=True)
+
+    print("%s, %d sources" % (name, nsrc), flush=True)
+    # XDP drop-all: the ceiling of this harness.
+    dut("ip", "link", "set", "dev", "d0", "xdp", "obj", drop_obj, "sec", "xdp")
+
+    def xdp_drops():
+        for line in dut("ethtool", "-S", "d0").splitlines():
+            if "xdp_drops" in line:
+                return int(line.split(":")[1])
+        return 0
+    run("xdp_drop_all", xdp_drops)
+    dut("ip", "link", "set", "dev", "d0", "xdp", "off")
+
+    # prefixwall, each engine (the pin dir is a bpffs outside /sys,
+    # visible inside `ip netns exec`).
+    pins = os.path.join(work, "bpffs")
+    os.makedirs(pins, exist_ok=True)
+    sh("mount", "-t", "bpf", "bpf", pins)
+    env = dict(os.environ, PREFIXWALL_PIN_DIR=os.path.join(pins, "pw"),
+               PREFIXWALL_STATE_DIR=os.path.join(work, "state"))
+    dut(pw, "sync", "--source", "bench", "--from", plist, "--allow-private", "--force",
+        "--min-prefix-len-v4", "0", env=env)
+
+    def pw_dropped():
+        j = json.loads(dut(pw, "stats", "--json", "--top", "1", env=env))
+        return sum(t["packets"] for t in j["totals"]
+                   if t["family"] == "ipv4" and t["outcome"] == "dropped")
+    for engine in ("compiled", "trie"):
+        dut(pw, "attach", "d0", "--mode", "native", "--match", "src", "--engine", engine, env=env)
+        run("prefixwall_" + engine, pw_dropped)
+    dut(pw, "detach", "--all", "--purge", env=env)
+    sh("umount", pins)
+
+    # nftables: netdev ingress, interval set.
+    script = os.path.join(work, "nft.txt")
+    with open(script, "w") as f:
+        f.write("table netdev pwtp {\n set s { type ipv4_addr; flags interval; auto-merge;"
+                " elements = {\n%s\n } }\n" % ",\n".join(prefixes))
+        f.write(" chain in { type filter hook ingress device d0 priority 0;"
+                " ip saddr @s counter drop; }\n}\n")
+    dut("nft", "-f", script)
+
+    def nft_dropped():
+        j = json.loads(dut("nft", "-j", "list", "chain", "netdev", "pwtp", "in"))
+        for item in j["nftables"]:
+            for e in item.get("rule", {}).get("expr", []):
+                if "counter" in e:
+                    return e["counter"]["packets"]
+        return 0
+    run("nft_interval_set", nft_dropped)
+    dut("nft", "delete", "table", "netdev", "pwtp")
+
+    # iptables raw + ipset hash:net.
+    restore = "create pwtp hash:net family inet maxelem 4000000\n" + "".join(
+        "add pwtp %s\n" % p for p in prefixes)
+    dut("ipset", "restore", input=restore)
+    dut("iptables", "-t", "raw", "-A", "PREROUTING", "-m", "set", "--match-set", "pwtp", "src", "-j", "DROP")
+
+    def ipt_dropped():
+        out = dut("iptables", "-t", "raw", "-L", "PREROUTING", "-v", "-x", "-n")
+        return sum(int(l.split()[0]) for l in out.splitlines()[2:] if "DROP" in l)
+    run("iptables_ipset", ipt_dropped)
+    dut("iptables", "-t", "raw", "-F", "PREROUTING")
+    dut("ipset", "destroy", "pwtp")
+
+    best_classic = max(row["nft_interval_set_mpps"], row["iptables_ipset_mpps"])
+    row["compiled_vs_ceiling"] = row["prefixwall_compiled_mpps"] / row["xdp_drop_all_mpps"]
+    row["compiled_vs_best_classic"] = row["prefixwall_compiled_mpps"] / best_classic
+    print("  compiled = %.0f%% of drop-all, %.1fx the better of nft and ipset"
+          % (100 * row["compiled_vs_ceiling"], row["compiled_vs_best_classic"]))
+    return row
 
 
 if __name__ == "__main__":
