@@ -54,7 +54,8 @@ commands:
        guards: [--max-removal R] [--force] [--min-prefix-len-v4 N] [--min-prefix-len-v6 N]
                [--protect PREFIX]... [--allow-private]
        other:  [--strict] [--rkn-block-types ip,domain,...] [--max-bytes N]
-               [--timeout S] [--connect-timeout S]
+               [--max-entries N] [--timeout S] [--connect-timeout S]
+               [--ca-file FILE] [--insecure-tls (logged at every sync)]
   version
 
 global options:
@@ -315,6 +316,9 @@ struct GuardFlags {
     bool force = false, allow_private = false;
     long timeout = -1, connect_timeout = -1;
     uint64_t max_bytes = 0;
+    size_t max_entries = 0;
+    std::string ca_file;
+    bool insecure_tls = false;
 };
 
 void add_guard_flags(po::options_description& o, GuardFlags& f)
@@ -323,7 +327,8 @@ void add_guard_flags(po::options_description& o, GuardFlags& f)
         "max-removal", po::value(&f.max_removal))("min-prefix-len-v4", po::value(&f.min4))(
         "min-prefix-len-v6", po::value(&f.min6))("protect", po::value(&f.protect)->composing())(
         "timeout", po::value(&f.timeout))("connect-timeout", po::value(&f.connect_timeout))(
-        "max-bytes", po::value(&f.max_bytes));
+        "max-bytes", po::value(&f.max_bytes))("max-entries", po::value(&f.max_entries))(
+        "ca-file", po::value(&f.ca_file))("insecure-tls", po::bool_switch(&f.insecure_tls));
 }
 
 // Flags win over the configuration file.
@@ -343,6 +348,9 @@ void apply_guard_flags(const GuardFlags& f, GuardOptions& g, FetchOptions& fetch
     if (f.timeout > 0) fetch.timeout_s = f.timeout;
     if (f.connect_timeout > 0) fetch.connect_timeout_s = f.connect_timeout;
     if (f.max_bytes > 0) fetch.max_bytes = f.max_bytes;
+    if (f.max_entries > 0) fetch.max_entries = f.max_entries;
+    if (!f.ca_file.empty()) fetch.ca_file = f.ca_file;
+    fetch.insecure_tls |= f.insecure_tls;
 }
 
 int cmd_stats(const Global& g, const std::vector<std::string>& args, std::ostream& out)

@@ -3,7 +3,10 @@
 #include "error.hpp"
 #include "registry/text.hpp"
 
+#include <sys/stat.h>
+
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -136,6 +139,9 @@ Config parse_config(const std::string& textin, const std::string& name)
                 else if (key == "connect-timeout") cfg.fetch.connect_timeout_s = number<long>(value, where);
                 else if (key == "stall-timeout") cfg.fetch.stall_timeout_s = number<long>(value, where);
                 else if (key == "max-bytes") cfg.fetch.max_bytes = number<uint64_t>(value, where);
+                else if (key == "max-entries") cfg.fetch.max_entries = number<size_t>(value, where);
+                else if (key == "ca-file") cfg.fetch.ca_file = value;
+                else if (key == "insecure-tls") cfg.fetch.insecure_tls = boolean(value, where);
                 else throw Error("unknown key in [fetch]");
             } else if (section == "daemon") {
                 DaemonSettings& d = cfg.daemon;
@@ -196,6 +202,17 @@ SourceSpec parse_source_flag(const std::string& text)
 
 Config load_config(const std::filesystem::path& file)
 {
+    // The configuration decides what is blocked: one that others may
+    // change is refused, as sshd refuses a writable authorized_keys.
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0)
+        throw sys_error("cannot read config " + file.string(), errno);
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        char mode[8];
+        std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw Error("config " + file.string() + " is writable by group or others (mode " + mode +
+                    "): it decides what is blocked; chmod go-w " + file.string());
+    }
     std::ifstream in(file);
     if (!in)
         throw sys_error("cannot read config " + file.string(), errno);

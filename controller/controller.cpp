@@ -3,6 +3,7 @@
 #include "error.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <chrono>
 
 namespace pw {
@@ -22,6 +23,51 @@ Controller::Controller(const Paths& paths, const Capacity& want, bool create)
     : paths_(paths), lock_(ensured(paths.pin_dir)), store_(paths.state_dir)
 {
     dp_ = Dataplane::open(paths.pin_dir, want, create);
+    if (dp_ && dp_->created())
+        recover_attachments();
+}
+
+std::vector<std::string> Controller::reattach_missing()
+{
+    std::vector<std::string> done;
+    if (!dp_)
+        return done;
+    for (auto& a : store_.load_attachments()) {
+        if (dp_->attached(a.ifname))
+            continue;
+        try {
+            dp_->attach(a);
+            done.push_back(a.ifname + " had been detached by someone else: re-attached");
+        } catch (const Error& e) {
+            done.push_back(a.ifname + " is detached and cannot be re-attached: " + e.what());
+        }
+    }
+    return done;
+}
+
+void Controller::recover_attachments()
+{
+    // New maps while attachments are recorded: someone removed the pinned
+    // maps (the programs attached still use the old ones, now frozen at
+    // their last version). Fill the new maps from the saved rules, then
+    // move every recorded attachment onto them (a link update: no gap).
+    auto list = store_.load_attachments();
+    if (list.empty())
+        return;
+    recovered_ = "the pinned maps under " + paths_.pin_dir.string() +
+                 " were missing: recreated from the saved rules";
+    const RuleSet& saved = rules(); // fills the compiled tables
+    if (engines().trie)
+        dp_->rebuild(saved, Engines{true, false});
+    for (auto& a : list) {
+        try {
+            dp_->attach(a);
+            recovered_ += "; re-attached " + a.ifname;
+        } catch (const Error& e) {
+            recovered_ += "; " + a.ifname + ": " + e.what();
+        }
+    }
+    std::cerr << "prefixwall: warning: " << recovered_ << "\n";
 }
 
 const RuleSet& Controller::rules() const

@@ -65,9 +65,18 @@ public:
     Engines engines() const;
     void keep_tries(bool on);
 
+    // Re-attaches every recorded attachment whose link is gone (detached
+    // by another tool); one line per interface it acted on.
+    std::vector<std::string> reattach_missing();
+
+    // What opening had to repair (pinned maps removed under us), for the
+    // caller to log; empty when nothing.
+    const std::string& recovered() const { return recovered_; }
+
 private:
     const Dataplane& dp() const;
     void reconcile();
+    void recover_attachments();
     // Adds the counts of rules or claims leaving a source to its totals.
     void retire(const std::map<uint32_t, std::vector<std::string>>& leaving,
                 const std::map<uint32_t, Counter>& counts);
@@ -78,6 +87,7 @@ private:
     std::optional<Dataplane> dp_;
     mutable std::optional<RuleSet> rules_;
     bool keep_tries_ = false;
+    std::string recovered_;
 };
 
 } // namespace pw

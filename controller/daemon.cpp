@@ -33,8 +33,13 @@ void log_line(const std::string& line)
 
 std::string summary(const SyncReport& r)
 {
-    if (r.not_modified)
-        return "sync " + r.source + ": not modified in " + std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
+    if (r.not_modified) {
+        std::string s = "sync " + r.source + ": not modified in " +
+                        std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
+        for (const auto& w : r.warnings)
+            s += "; WARNING: " + w;
+        return s;
+    }
     std::string s = "sync " + r.source + ": +" + std::to_string(r.added) + " -" + std::to_string(r.removed) +
                     " =" + std::to_string(r.unchanged) + " in " +
                     std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
@@ -44,6 +49,8 @@ std::string summary(const SyncReport& r)
         s += ", guard " + g + " refused " + std::to_string(n);
     if (!r.refused.empty())
         s += "; REFUSED: " + r.refused + "; the last good version stays in force";
+    for (const auto& w : r.warnings)
+        s += "; WARNING: " + w;
     return s;
 }
 
@@ -113,6 +120,8 @@ private:
             if (!r.refused.empty() && !sync_.dry_run)
                 ctl.store().record_sync_failure(spec_.name);
             log_line(summary(r));
+            for (const auto& line : ctl.reattach_missing())
+                log_line(line);
         } catch (const std::exception& e) {
             try {
                 Controller ctl(opts_.paths, opts_.capacity, true);
@@ -141,6 +150,12 @@ public:
     std::string render(size_t top_k)
     {
         std::lock_guard<std::mutex> g(m_);
+        if (dp_ && !dp_->still_pinned()) {
+            // The pins were removed (and maybe recreated) under us: read
+            // the maps pinned now, and start the rates afresh.
+            dp_.reset();
+            have_prev_ = false;
+        }
         if (!dp_) {
             PinDirLock lock(opts_.paths.pin_dir); // only to open the maps consistently
             dp_ = Dataplane::open(opts_.paths.pin_dir, opts_.capacity, false);

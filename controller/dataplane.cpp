@@ -239,6 +239,7 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir,
     if (any_missing) {
         if (!create)
             return std::nullopt;
+        dp.created_ = true;
         if (want.counter_slots < 2 || (want.counter_slots & (want.counter_slots - 1)))
             throw Error("--counter-slots " + std::to_string(want.counter_slots) +
                         ": must be a power of two, at least 2");
@@ -369,6 +370,17 @@ void Dataplane::swap_table(Family f, int copy) const
     if (bpf_map_update_elem(f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(), &zero, &fd,
                             BPF_ANY) != 0)
         throw sys_error(std::string("cannot switch compiled_") + family_tag(f), errno);
+}
+
+bool Dataplane::still_pinned() const
+{
+    for (auto [name, fd] : {std::pair{"global_counters", global_counters_.get()},
+                            std::pair{"compiled_results", compiled_results_.get()}}) {
+        UniqueFd pinned(bpf_obj_get(map_path(pin_dir_, name).c_str()));
+        if (!pinned || map_id(pinned.get()) != map_id(fd))
+            return false;
+    }
+    return true;
 }
 
 bool Dataplane::compiled_ready(const RuleSet& rules) const

@@ -85,6 +85,10 @@ public:
     Dataplane& operator=(Dataplane&&) = default;
 
     const Capacity& capacity() const { return cap_; }
+    // Whether open() had to create maps (first run, or pins removed).
+    bool created() const { return created_; }
+    // Whether the maps this object holds are still the ones pinned.
+    bool still_pinned() const;
     const std::filesystem::path& pin_dir() const { return pin_dir_; }
 
     // A program instance sharing the pinned maps.
@@ -164,6 +168,7 @@ private:
     UniqueFd tables_[2][2]; // [family][copy]
     MappedWords table_maps_[2][2], results_map_;
     int ncpus_ = 1;
+    bool created_ = false;
 };
 
 } // namespace pw

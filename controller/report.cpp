@@ -154,12 +154,19 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
                              : 0;
         if (dp) {
             auto table = dp->compiled_table(f);
-            fam["compiled_table_bytes"] = table.size() > PW_CL_H_WORDS ? table[PW_CL_H_WORDS] * 8 : 0;
+            bool published = table.size() > PW_CL_H_WORDS && table[PW_CL_H_MAGIC] == PW_CL_MAGIC;
+            fam["compiled_table_bytes"] = published ? table[PW_CL_H_WORDS] * 8 : 0;
+            fam["compiled_table_rules"] = published ? table[PW_CL_H_RULES] : 0;
             fam["compiled_table_capacity_bytes"] = table.size() * 8;
         }
         j["families"][family_name(f)] = fam;
     }
     j["counter_slots"] = dp ? dp->capacity().counter_slots : 0;
+    size_t in_use = 0;
+    if (dp)
+        for (uint64_t w : dp->compiled_results())
+            in_use += w != 0;
+    j["compiled_results_in_use"] = in_use;
     if (as_json) {
         out << j.dump(2) << "\n";
         return;

@@ -13,8 +13,10 @@ packages=(
   libcurl4-openssl-dev libexpat1-dev
   # controller
   libboost-dev libboost-program-options-dev nlohmann-json3-dev
-  # tests
-  doctest-dev libcpp-httplib-dev prometheus
+  # tests: doctest, the HTTP(S) registry server, Prometheus and promtool,
+  # clang-tidy (a CI step), openssl (certificates for the TLS tests),
+  # bpftool's link detach (the crash test)
+  doctest-dev libcpp-httplib-dev prometheus clang-tidy openssl
   # lab and demo: namespaces, veth, traffic
   iproute2 iputils-ping ethtool python3 util-linux tmux
 )

@@ -266,8 +266,10 @@ FetchResult fetch_http(const std::string& url, const FetchOptions& o, const Byte
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o.stall_timeout_s);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_bytes));
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); // gzip, deflate... as curl supports
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o.insecure_tls ? 0L : 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o.insecure_tls ? 0L : 2L);
+    if (!o.ca_file.empty())
+        curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_USERAGENT, "prefixwall/" PREFIXWALL_VERSION);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

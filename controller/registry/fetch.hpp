@@ -16,6 +16,12 @@ struct FetchOptions {
     long timeout_s = 300;
     long stall_timeout_s = 30;        // no byte for this long ends the transfer
     uint64_t max_bytes = 512ull << 20; // on the wire and after gunzip
+    size_t max_entries = 10'000'000;   // distinct entries one source may list
+    // TLS: the server's certificate is always verified against the system's
+    // CAs (or ca_file) unless insecure_tls is set, which only an explicit
+    // --insecure-tls / insecure-tls = yes does, and every sync then says so.
+    std::string ca_file;
+    bool insecure_tls = false;
     // Conditional request: the validators of the last good version (HTTP
     // ETag / Last-Modified; for files, "mtime:size" in etag).
     std::string etag;

@@ -19,13 +19,16 @@ namespace {
 // rejections counted and the first 100 kept.
 class Collector : public EntrySink {
 public:
-    explicit Collector(SyncReport& r) : r_(r) {}
+    Collector(SyncReport& r, size_t max_entries) : r_(r), max_(max_entries) {}
     void entry(Entry&& e) override
     {
         r_.parsed++;
         r_.masked += e.masked;
         auto [it, fresh] = entries.try_emplace(e.prefix, std::move(e.ref));
         r_.duplicates += !fresh;
+        if (fresh && entries.size() > max_)
+            throw Error("source '" + r_.source + "' lists more than " + std::to_string(max_) +
+                        " entries (--max-entries); nothing changed");
     }
     void reject(Rejection&& x) override
     {
@@ -37,6 +40,7 @@ public:
 
 private:
     SyncReport& r_;
+    size_t max_;
 };
 
 // Everything besides the bytes that decides what a sync puts in force: a
@@ -124,7 +128,7 @@ FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, cons
         throw Error("source '" + spec.name + "': no location");
 
     // 1. Fetch and parse. Any failure throws before anything changes.
-    Collector col(r);
+    Collector col(r, opts.fetch.max_entries);
     ParseOptions popts = opts.parse;
     popts.rkn_block_types = spec.rkn_block_types;
     std::unique_ptr<Parser> parser;
@@ -153,6 +157,9 @@ FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, cons
     FetchResult last;
     for (const auto& loc : spec.locations) {
         FetchOptions fo = opts.fetch;
+        if (fo.insecure_tls && loc.rfind("https:", 0) == 0)
+            r.warnings.push_back("TLS certificate verification is OFF for " + loc +
+                                 " (--insecure-tls): anyone on the path can change this source's rules");
         if (conditional) {
             fo.etag = meta.etag;
             fo.last_modified = meta.last_modified;
@@ -342,11 +349,14 @@ nlohmann::json to_json(const SyncReport& r)
                         {"broadest_added", broad}}},
             {"seconds", r.seconds},
             {"phases", r.phases},
+            {"warnings", r.warnings},
             {"commit_to_in_force_seconds", r.in_force_seconds}};
 }
 
 void print_report(std::ostream& out, const SyncReport& r)
 {
+    for (const auto& w : r.warnings)
+        out << "WARNING: source " << r.source << ": " << w << "\n";
     out << "source " << r.source << ": ";
     if (r.not_modified) {
         out << "not modified (HTTP 304 or unchanged file), " << r.seconds * 1000 << " ms\n";

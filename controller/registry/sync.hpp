@@ -57,6 +57,7 @@ struct SyncReport {
     double seconds = 0;
     std::vector<std::pair<std::string, double>> phases; // seconds per phase
     double in_force_seconds = 0; // commit start -> the new version in force
+    std::vector<std::string> warnings; // e.g. TLS verification off
 };
 
 // A source fetched, parsed and guarded, not yet applied.

@@ -138,10 +138,12 @@ def main():
             rep = json.loads(out)["syncs"][0]
             row["prefixwall_full_s"] = dt
             row["prefixwall_full_phases"] = dict(rep["phases"])
+            row["prefixwall_full_in_force_s"] = rep["commit_to_in_force_seconds"]
             dt, out = timed(base + ["--from", v2], env=env)
             rep = json.loads(out)["syncs"][0]
             row["prefixwall_1pct_s"] = dt
             row["prefixwall_1pct_phases"] = dict(rep["phases"])
+            row["prefixwall_1pct_in_force_s"] = rep["commit_to_in_force_seconds"]
             row["prefixwall_1pct_rules"] = rep["rules"]
 
             # 304: the same registry over HTTP, twice.
@@ -218,6 +220,9 @@ def main():
             r["list"], r["entries"], f(r["prefixwall_full_s"]), f(r["prefixwall_1pct_s"]),
             "%.4f" % r["prefixwall_304_s"], f(r["ipset_full_s"]), f(r["ipset_1pct_s"]),
             f(r["nft_full_s"]), f(r.get("nft_1pct_s")), r["ipset_memory_bytes"] / 1e6))
+    for r in results:
+        print("%s: in force %.3f s into the commit (full), %.3f s (1%%)" % (
+            r["list"], r["prefixwall_full_in_force_s"], r["prefixwall_1pct_in_force_s"]))
     for r in results:
         print("%s phases, full: %s" % (r["list"], ", ".join("%s %.3f" % kv for kv in r["prefixwall_full_phases"].items())))
         print("%s phases, 1%%:   %s" % (r["list"], ", ".join("%s %.3f" % kv for kv in r["prefixwall_1pct_phases"].items())))

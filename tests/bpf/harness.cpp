@@ -32,12 +32,20 @@ std::string bpf_unavailable_reason()
     return "";
 }
 
-Harness::Harness(const pw::Capacity& cap)
+Harness::Harness(const pw::Capacity& cap, const std::string& state_dir) : cap_(cap)
 {
     char tmpl[] = "/tmp/pw-bpftest-XXXXXX";
     root_ = ::mkdtemp(tmpl);
-    pw::Paths paths{fs::path(root_) / "bpffs" / "pins", fs::path(root_) / "state"};
-    ctl_ = std::make_unique<pw::Controller>(paths, cap, true);
+    state_dir_ = state_dir.empty() ? (fs::path(root_) / "state").string() : state_dir;
+    reopen();
+}
+
+void Harness::reopen()
+{
+    progs_.clear();
+    ctl_.reset();
+    pw::Paths paths{fs::path(root_) / "bpffs" / "pins", state_dir_};
+    ctl_ = std::make_unique<pw::Controller>(paths, cap_, true);
     // Trie programs run here without an attachment: keep the tries anyway.
     ctl_->keep_tries(engine == pw::Engine::trie);
 }

@@ -18,7 +18,12 @@ extern pw::Engine engine;
 
 class Harness {
 public:
-    explicit Harness(const pw::Capacity& cap = pw::Capacity{1u << 16, 1u << 16, 1024});
+    explicit Harness(const pw::Capacity& cap = pw::Capacity{1u << 16, 1u << 16, 1024},
+                     const std::string& state_dir = "");
+    // The temporary directory this harness removes at the end.
+    const std::string& root() const { return root_; }
+    // A new Controller over the same directories (a restart).
+    void reopen();
     ~Harness();
 
     pw::Controller& ctl() { return *ctl_; }
@@ -37,7 +42,8 @@ public:
     int run(const pw::ProgramSettings& s, const std::vector<uint8_t>& frame);
 
 private:
-    std::string root_;
+    std::string root_, state_dir_;
+    pw::Capacity cap_;
     std::unique_ptr<pw::Controller> ctl_;
     std::vector<std::pair<pw::ProgramSettings, pw::UniqueFd>> progs_;
 };

@@ -1,0 +1,119 @@
+// A state directory that is full or read-only: the commit fails with a
+// one-line error naming the cause, the saved state is the previous one,
+// the version in force is the previous one, and the next commit after the
+// fault is cleared goes through.
+#include "error.hpp"
+#include "harness.hpp"
+
+#include <doctest/doctest.h>
+#include <linux/bpf.h>
+#include <sys/mount.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace pw;
+using pwtest::Frame;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr ProgramSettings kBoth{Match::both, false, false, false};
+
+std::string slurp(const fs::path& p)
+{
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int verdict_for(pwtest::Harness& h, const char* dst)
+{
+    return h.run(kBoth, Frame().eth().ipv4("203.0.113.1", dst).udp().bytes());
+}
+
+// A temporary directory, removed at the end.
+struct TempDir {
+    fs::path path;
+    TempDir()
+    {
+        char tmpl[] = "/tmp/pw-statefs-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir()
+    {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+// A 256 KiB tmpfs for the state, unmounted at the end.
+struct SmallFs {
+    fs::path dir;
+    explicit SmallFs(const fs::path& d) : dir(d)
+    {
+        fs::create_directories(dir);
+        REQUIRE(::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=256k,mode=0700") == 0);
+    }
+    ~SmallFs() { ::umount2(dir.c_str(), MNT_DETACH); }
+};
+
+} // namespace
+
+TEST_CASE("a full state directory: the commit fails cleanly and nothing in force changes")
+{
+    TempDir base;
+    SmallFs small(base.path / "state");
+    pwtest::Harness h(Capacity{1u << 16, 1u << 16, 1024}, small.dir.string());
+    h.add("192.0.2.0/24", Action::block);
+    std::string saved = slurp(small.dir / "rules.tsv");
+    REQUIRE(verdict_for(h, "192.0.2.1") == XDP_DROP);
+
+    {   // Fill the file system.
+        std::ofstream filler(small.dir / "filler");
+        std::string block(4096, 'x');
+        while (filler.write(block.data(), block.size()))
+            ;
+    }
+    RuleSet next = h.ctl().rules();
+    next.add(Prefix::parse("198.51.100.0/24"), "test", Claim{});
+    next.remove(Prefix::parse("192.0.2.0/24"), "");
+    CHECK_THROWS_WITH_AS(h.commit(next), doctest::Contains("No space left on device"), Error);
+    CHECK(slurp(small.dir / "rules.tsv") == saved);
+    CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
+    CHECK(verdict_for(h, "198.51.100.1") == XDP_PASS);
+    CHECK_FALSE(fs::exists(small.dir / "pending"));
+
+    // A restart finds the same version, with nothing to repair.
+    h.reopen();
+    CHECK(h.ctl().rules().size() == 1);
+    CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
+
+    fs::remove(small.dir / "filler");
+    h.commit(next);
+    CHECK(verdict_for(h, "192.0.2.1") == XDP_PASS);
+    CHECK(verdict_for(h, "198.51.100.1") == XDP_DROP);
+}
+
+TEST_CASE("a read-only state directory: the commit fails cleanly and nothing in force changes")
+{
+    TempDir base;
+    SmallFs small(base.path / "state");
+    pwtest::Harness h(Capacity{1u << 16, 1u << 16, 1024}, small.dir.string());
+    h.add("192.0.2.0/24", Action::block);
+    std::string saved = slurp(small.dir / "rules.tsv");
+    REQUIRE(::mount(nullptr, small.dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+
+    RuleSet next = h.ctl().rules();
+    next.add(Prefix::parse("198.51.100.0/24"), "test", Claim{});
+    CHECK_THROWS_WITH_AS(h.commit(next), doctest::Contains("Read-only file system"), Error);
+    CHECK(slurp(small.dir / "rules.tsv") == saved);
+    CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
+    CHECK(verdict_for(h, "198.51.100.1") == XDP_PASS);
+
+    REQUIRE(::mount(nullptr, small.dir.c_str(), nullptr, MS_REMOUNT, nullptr) == 0);
+    h.commit(next);
+    CHECK(verdict_for(h, "198.51.100.1") == XDP_DROP);
+}
