@@ -1,8 +1,8 @@
 // The throughput bench's traffic source (see bpf/xdp_gen.bpf.c):
-//   xdp_gen IFACE DST_MAC ADDR_FILE PACKETS
+//   xdp_gen IFACE DST_MAC ADDR_FILE PACKETS [DST]
 // sends PACKETS 64-byte UDP frames out of IFACE (one end of a veth pair in
 // a namespace of the bench's own) to DST_MAC, IPv4 sources taken in turn
-// from ADDR_FILE (one address per line), destination 203.0.113.10.
+// from ADDR_FILE (one address per line), destination DST (203.0.113.10).
 // Prints "sent N in S s".
 #include "xdp_gen.skel.h"
 
@@ -23,8 +23,8 @@
 
 int main(int argc, char** argv)
 {
-    if (argc != 5) {
-        std::fprintf(stderr, "usage: xdp_gen IFACE DST_MAC ADDR_FILE PACKETS\n");
+    if (argc != 5 && argc != 6) {
+        std::fprintf(stderr, "usage: xdp_gen IFACE DST_MAC ADDR_FILE PACKETS [DST]\n");
         return 2;
     }
     unsigned ifindex = if_nametoindex(argv[1]);
@@ -71,7 +71,10 @@ int main(int argc, char** argv)
     ip->protocol = IPPROTO_UDP;
     ip->tot_len = htons(sizeof(frame) - sizeof(ethhdr));
     inet_pton(AF_INET, "192.0.2.1", &ip->saddr);
-    inet_pton(AF_INET, "203.0.113.10", &ip->daddr);
+    if (inet_pton(AF_INET, argc == 6 ? argv[5] : "203.0.113.10", &ip->daddr) != 1) {
+        std::fprintf(stderr, "xdp_gen: bad destination\n");
+        return 2;
+    }
     auto* udp = reinterpret_cast<udphdr*>(frame + sizeof(ethhdr) + sizeof(iphdr));
     udp->source = htons(9999);
     udp->dest = htons(9000);

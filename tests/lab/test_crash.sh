@@ -20,7 +20,8 @@ lab=pwk$$
 base=/run/prefixwall-lab/$lab
 lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
 work=$(mktemp -d /tmp/pw-crash-XXXXXX)
-trap 'lab down; rm -rf "$work"' EXIT
+dpid=
+trap '[ -n "$dpid" ] && kill "$dpid" 2>/dev/null; lab down; rm -rf "$work"' EXIT
 lab up
 
 passed=0 failed=0
@@ -143,7 +144,9 @@ min-prefix-len-v4 = 0
 max-removal = 1
 CONF
 chmod 600 "$work/pw.conf"
-pwk serve --config "$work/pw.conf" --listen 127.0.0.1:$((20000 + $$ % 20000)) >"$work/daemon.log" 2>&1 &
+(exec ip netns exec "$ns_r" env PREFIXWALL_PIN_DIR="$base/bpf/prefixwall" PREFIXWALL_STATE_DIR="$base/state" \
+   "$PREFIXWALL" serve --config "$work/pw.conf" --listen 127.0.0.1:$((20000 + $$ % 20000)) \
+   >"$work/daemon.log" 2>&1) &
 dpid=$!
 for _ in $(seq 50); do grep -q "re-attached" "$work/daemon.log" && break; sleep 0.2; done
 kill "$dpid"; wait "$dpid" 2>/dev/null

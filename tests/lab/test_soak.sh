@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Soak: traffic at full rate through the lab router (the live-frames
+# generator on the client's veth) while the daemon syncs a registry that
+# alternates between two versions every second, for SECONDS (60 in CI;
+#   tests/lab/test_soak.sh build/prefixwall build/tests/xdp_gen 600
+# for ten minutes). Checks: the daemon never dies; each version's canary is
+# enforced within one interval of the file changing; the compiled table and
+# the result entries always hold exactly the saved rules (no growth); the
+# daemon's memory stays flat; and no packet is judged by a half-applied
+# version: the traffic goes from a source only A blocks to a destination
+# only B blocks, so either whole version drops every packet and only a
+# mix of the two could pass one, which the server would count.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export PREFIXWALL=${1:?usage: test_soak.sh PATH/TO/prefixwall PATH/TO/xdp_gen [SECONDS]}
+gen=${2:?xdp_gen}
+duration=${3:-60}
+[ "$(id -u)" = 0 ] || { echo "SKIP soak: needs root"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP soak: needs python3"; exit 77; }
+ip netns add "pwprobe$$" 2>/dev/null || { echo "SKIP soak: cannot create network namespaces"; exit 77; }
+ip netns del "pwprobe$$"
+
+lab=pws$$
+base=/run/prefixwall-lab/$lab
+lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
+work=$(mktemp -d /tmp/pw-soak-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  lab down
+  rm -rf "$work"
+}
+trap cleanup EXIT
+lab up
+
+passed=0 failed=0
+ok() { echo "ok   - $1"; passed=$((passed + 1)); }
+not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
+
+# Versions A and B: 20,000 /32s each in 100.64.0.0/10 plus canaries
+# (A blocks 203.0.113.10 and 192.0.2.77, B blocks 203.0.113.20).
+python3 - "$work" <<'PY'
+import random, sys
+for v, canary, seed in (("A", "203.0.113.10\n192.0.2.77", 1), ("B", "203.0.113.20", 2)):
+    r = random.Random(seed)
+    with open(sys.argv[1] + "/" + v + ".txt", "w") as f:
+        for _ in range(20000):
+            f.write("100.%d.%d.%d\n" % (64 + r.randrange(64), r.randrange(256), r.randrange(256)))
+        f.write(canary + "\n")
+PY
+cp "$work/A.txt" "$work/list.txt"
+cat >"$work/pw.conf" <<CONF
+[source reg]
+from = $work/list.txt
+interval = 1
+[guards]
+allow-private = yes
+max-removal = 1
+[daemon]
+listen = 127.0.0.1:$((20000 + $$ % 20000))
+CONF
+chmod 600 "$work/pw.conf"
+lab pw attach rc >/dev/null
+ip netns exec "$lab-router" env PREFIXWALL_PIN_DIR="$base/bpf/prefixwall" PREFIXWALL_STATE_DIR="$base/state" \
+  "$PREFIXWALL" serve --config "$work/pw.conf" >"$work/daemon.log" 2>&1 &
+daemon=$!
+pids+=($daemon)
+
+# Traffic: the live-frames generator on the client's veth, from
+# 192.0.2.77 to 203.0.113.20: dropped by A (source) and by B (destination).
+# The server counts any that get through.
+echo 192.0.2.77 >"$work/sources.txt"
+lab exec server iptables -A INPUT -s 192.0.2.77 -j DROP
+through() { lab exec server iptables -L INPUT -v -x -n | awk '$8 == "192.0.2.77" {print $1}'; }
+mac=$(lab exec router cat /sys/class/net/rc/address)
+(while :; do ip netns exec "$lab-client" "$gen" c0 "$mac" "$work/sources.txt" 2000000 203.0.113.20 \
+   >/dev/null 2>&1 || sleep 0.2; done) &
+pids+=($!)
+
+blocked() { ! lab exec client ping -q -n -c 1 -W 1 "$1" >/dev/null 2>&1; }
+# The canaries' version, read twice alike (a change between the two pings
+# of one reading would look like a mix that no packet saw).
+version() {
+  local a b prev=
+  while :; do
+    a=0 b=0
+    blocked 203.0.113.10 && a=1
+    blocked 203.0.113.20 && b=1
+    local now
+    if [ $a = 1 ] && [ $b = 0 ]; then now=A; elif [ $a = 0 ] && [ $b = 1 ]; then now=B; else now="MIX($a$b)"; fi
+    [ "$now" = "$prev" ] && { echo "$now"; return; }
+    prev=$now
+  done
+}
+rss() { awk '/VmRSS/ {print $2}' "/proc/$daemon/status" 2>/dev/null || echo 0; }
+consistent() {
+  lab pw status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+used = sum(f["used"] for f in d["families"].values())
+table = sum(f["compiled_table_rules"] for f in d["families"].values())
+print("yes" if used == table == d["compiled_results_in_use"] else "no %d %d %d" % (used, table, d["compiled_results_in_use"]))'
+}
+
+# Count from the moment version A is in force.
+for _ in $(seq 50); do [ "$(version)" = A ] && break; sleep 0.2; done
+lab exec server iptables -Z INPUT
+sleep 2
+rss_start=$(rss)
+late=0 bad=0 switches=0 inconsistent=0
+end=$((SECONDS + duration))
+want=A
+while [ $SECONDS -lt $end ]; do
+  want=$([ $want = A ] && echo B || echo A)
+  cp "$work/$want.txt" "$work/list.tmp" && mv "$work/list.tmp" "$work/list.txt"
+  switches=$((switches + 1))
+  t0=$SECONDS
+  # One interval (1 s, +-10% jitter) plus the sync itself.
+  got=$(version)
+  while [ "$got" != "$want" ] && [ $((SECONDS - t0)) -lt 3 ]; do sleep 0.2; got=$(version); done
+  case $got in
+    "$want") ;;
+    MIX*) bad=$((bad + 1)); echo "# switch $switches: $got" ;;
+    *) late=$((late + 1)); echo "# switch $switches: still $got after 3 s" ;;
+  esac
+  c=$(consistent)
+  [ "$c" = yes ] || { inconsistent=$((inconsistent + 1)); echo "# switch $switches: table $c"; }
+  kill -0 "$daemon" 2>/dev/null || break
+done
+rss_end=$(rss)
+kill -0 "$daemon" 2>/dev/null && ok "the daemon ran ${duration}s through $switches version changes" ||
+  { not_ok "the daemon died"; tail -5 "$work/daemon.log"; }
+[ $late = 0 ] && ok "every version's canary enforced within one interval" || not_ok "$late versions late"
+[ $bad = 0 ] && ok "the canaries never showed a mix of versions" || not_ok "$bad mixed versions"
+n=$(through)
+[ "${n:-0}" = 0 ] && ok "no packet got through, so none was judged by a half-applied version" ||
+  not_ok "$n packets from 192.0.2.77 reached the server"
+[ $inconsistent = 0 ] && ok "table and result entries always equal the saved rules" || not_ok "$inconsistent inconsistent"
+echo "# daemon RSS: $rss_start kB after 3 s, $rss_end kB at the end"
+[ "$rss_end" -le $((rss_start * 12 / 10 + 2048)) ] && ok "daemon memory flat" || not_ok "daemon memory grew: $rss_start -> $rss_end kB"
+syncs=$(grep -c "sync reg: +" "$work/daemon.log")
+[ "$syncs" -ge $((switches / 2)) ] && ok "the daemon synced $syncs times" || not_ok "only $syncs syncs for $switches changes"
+dropped=$(lab pw stats --json | python3 -c '
+import json, sys
+print(sum(t["packets"] for t in json.load(sys.stdin)["totals"] if t["outcome"] == "dropped"))')
+[ "$dropped" -gt 1000000 ] && ok "traffic flowed: $dropped packets dropped" || not_ok "too little traffic: $dropped dropped"
+
+echo "# $passed passed, $failed failed"
+[ "$failed" = 0 ]
