@@ -225,9 +225,9 @@ void CompiledTable::write(std::span<uint64_t> out) const
             out[off + i / 2] = uint64_t(v[i]) | (i + 1 < v.size() ? uint64_t(v[i + 1]) << 32 : 0);
     };
     pack(direct_, PW_CL_DIRECT_OFF);
-    std::memcpy(out.data() + nodes_off, nodes_.data(), nodes_.size() * sizeof(uint64_t));
+    std::copy(nodes_.begin(), nodes_.end(), out.begin() + static_cast<ptrdiff_t>(nodes_off));
     pack(leaves_, leaves_off);
-    std::memcpy(out.data() + tails_off, tails_.data(), tails_.size() * sizeof(uint64_t));
+    std::copy(tails_.begin(), tails_.end(), out.begin() + static_cast<ptrdiff_t>(tails_off));
     out[PW_CL_H_MAGIC] = PW_CL_MAGIC;
 }
 
