@@ -415,6 +415,7 @@ int cmd_serve(const Global& g, const std::vector<std::string>& args)
     need_args(pos, 0, 0, "serve", "");
     // Check every flag now: a bad one is a usage error before anything starts.
     std::vector<SourceSpec> flag_sources;
+    flag_sources.reserve(sources.size());
     for (const auto& s : sources)
         flag_sources.push_back(parse_source_flag(s));
     std::optional<XdpMode> m = mode.empty() ? std::nullopt : std::optional(parse_mode(mode));

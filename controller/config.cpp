@@ -95,6 +95,7 @@ Config parse_config(const std::string& textin, const std::string& name)
                 }
                 for (const auto& s : cfg.sources)
                     if (s.name == sname)
+                        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error path
                         throw Error(where + ": source '" + sname + "' defined twice");
                 cfg.sources.push_back(SourceSpec{});
                 src = &cfg.sources.back();
@@ -159,7 +160,9 @@ Config parse_config(const std::string& textin, const std::string& name)
             }
         } catch (const Error& e) {
             std::string msg = e.what();
-            throw Error(msg.rfind(where, 0) == 0 ? msg : where + ": " + msg);
+            if (msg.rfind(where, 0) != 0)
+                msg.insert(0, where + ": ");
+            throw Error(msg);
         }
     }
     for (const auto& s : cfg.sources)

@@ -187,7 +187,7 @@ uint32_t map_id(int fd)
 }
 
 // Which of two copies an outer one-slot map points at.
-int active_of(int outer, const UniqueFd (&copies)[2], const std::string& what)
+int active_of(int outer, const std::array<UniqueFd, 2>& copies, const std::string& what)
 {
     uint32_t zero = 0, inner_id = 0;
     if (bpf_map_lookup_elem(outer, &zero, &inner_id) != 0)
@@ -597,7 +597,7 @@ void Dataplane::write_copy(Family f, int copy, const std::vector<EntryWrite>& wr
 // A compiled version ready to publish: the tables of the families that
 // change, and the result indices taken for rules new to the table.
 struct Dataplane::CompiledPlan {
-    std::optional<CompiledTable> tables[2];
+    std::array<std::optional<CompiledTable>, 2> tables;
     std::vector<uint32_t> index; // rule id -> result index (0: none)
     std::vector<uint32_t> taken; // indices new in this plan
 };
@@ -831,10 +831,10 @@ RuleCounters Dataplane::rule_counters() const
 
 GlobalCounters Dataplane::global_counters() const
 {
-    auto cells = read_array(global_counters_.get(), PW_GLOBAL_COUNTERS,
+    auto cells = read_array(global_counters_.get(), kGlobalCells,
                             sizeof(Counter) * ncpus_, "global_counters");
     GlobalCounters out{};
-    for (size_t i = 0; i < PW_GLOBAL_COUNTERS; i++)
+    for (size_t i = 0; i < kGlobalCells; i++)
         for (int cpu = 0; cpu < ncpus_; cpu++) {
             Counter c;
             std::memcpy(&c, cells.get() + (i * ncpus_ + cpu) * sizeof(Counter), sizeof(c));

@@ -61,7 +61,10 @@ struct EntryWrite {
 };
 
 
-using GlobalCounters = std::array<Counter, PW_GLOBAL_COUNTERS>;
+// Cells of global_counters (PW_GLOBAL_COUNTERS, as a size).
+constexpr size_t kGlobalCells = static_cast<size_t>(PW_FAMILY_MAX) * PW_OUTCOME_MAX;
+static_assert(kGlobalCells == static_cast<size_t>(PW_GLOBAL_COUNTERS));
+using GlobalCounters = std::array<Counter, kGlobalCells>;
 
 // Index of a (family, outcome) cell in GlobalCounters and global_counters.
 constexpr size_t global_index(unsigned family, unsigned outcome)
@@ -163,10 +166,11 @@ private:
     Capacity cap_;
     UniqueFd active_v4_, active_v6_, rule_counters_, slot_owner_, slot_ring_, slot_ring_ctl_,
         global_counters_, last_match_;
-    UniqueFd tries_[2][2]; // [family][copy]
+    std::array<std::array<UniqueFd, 2>, 2> tries_; // [family][copy]
     UniqueFd compiled_v4_, compiled_v6_, compiled_results_;
-    UniqueFd tables_[2][2]; // [family][copy]
-    MappedWords table_maps_[2][2], results_map_;
+    std::array<std::array<UniqueFd, 2>, 2> tables_; // [family][copy]
+    std::array<std::array<MappedWords, 2>, 2> table_maps_;
+    MappedWords results_map_;
     int ncpus_ = 1;
     bool created_ = false;
 };

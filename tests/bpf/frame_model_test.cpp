@@ -149,7 +149,7 @@ TEST_CASE("1,000,000 random and mutated frames: verdict, outcome, rules and coun
     auto g0 = h.dp().global_counters();
     uint64_t rule_events = 0, before_rules = 0;
     h.dp().rule_counters().for_each([&](uint32_t, const Counter& c) { before_rules += c.packets; });
-    std::array<uint64_t, PW_GLOBAL_COUNTERS> want_global{};
+    std::array<uint64_t, kGlobalCells> want_global{};
     size_t mismatches = 0, kinds[PW_OUTCOME_MAX] = {};
     const int frames = 1'000'000;
     for (int i = 0; i < frames; i++) {
@@ -172,7 +172,7 @@ TEST_CASE("1,000,000 random and mutated frames: verdict, outcome, rules and coun
     }
     CHECK(mismatches == 0);
     auto g1 = h.dp().global_counters();
-    for (size_t k = 0; k < PW_GLOBAL_COUNTERS; k++)
+    for (size_t k = 0; k < kGlobalCells; k++)
         CHECK_MESSAGE(g1[k].packets - g0[k].packets == want_global[k], "global counter " << k);
     uint64_t after_rules = 0;
     h.dp().rule_counters().for_each([&](uint32_t, const Counter& c) { after_rules += c.packets; });
