@@ -44,50 +44,55 @@ static __always_inline struct hit compiled_hit(struct cl_hit c)
 	return h;
 }
 
-static __always_inline struct hit lookup_v4(__be32 addr)
+/* The rule version in force for a family: the engine's outer slot, read
+ * once per packet so that both addresses are judged by the same version
+ * (a swap between the two lookups would otherwise judge the source by one
+ * version and the destination by the next). */
+static __always_inline void *version_v4(void)
 {
 	__u32 zero = 0;
 
-	if (cfg_engine == PW_ENGINE_COMPILED) {
-		void *table = bpf_map_lookup_elem(&compiled_v4, &zero);
+	if (cfg_engine == PW_ENGINE_COMPILED)
+		return bpf_map_lookup_elem(&compiled_v4, &zero);
+	return bpf_map_lookup_elem(&active_v4, &zero);
+}
 
-		if (!table)
-			return (struct hit){};
-		return compiled_hit(cl_lookup(table, (__u64)bpf_ntohl(addr) << 32, 0,
-					       PW_CL_V4_LEVELS));
+static __always_inline void *version_v6(void)
+{
+	__u32 zero = 0;
+
+	if (cfg_engine == PW_ENGINE_COMPILED)
+		return bpf_map_lookup_elem(&compiled_v6, &zero);
+	return bpf_map_lookup_elem(&active_v6, &zero);
+}
+
+static __always_inline struct hit lookup_v4(void *version, __be32 addr)
+{
+	if (cfg_engine == PW_ENGINE_COMPILED) {
+		return compiled_hit(cl_lookup(version, (__u64)bpf_ntohl(addr) << 32, 0,
+					      PW_CL_V4_LEVELS));
 	} else {
-		void *trie = bpf_map_lookup_elem(&active_v4, &zero);
 		struct pw_key_v4 key = { .prefixlen = 32 };
 
-		if (!trie)
-			return (struct hit){};
 		__builtin_memcpy(key.addr, &addr, sizeof(key.addr));
-		return trie_hit(bpf_map_lookup_elem(trie, &key));
+		return trie_hit(bpf_map_lookup_elem(version, &key));
 	}
 }
 
-static __always_inline struct hit lookup_v6(const struct in6_addr *addr)
+static __always_inline struct hit lookup_v6(void *version, const struct in6_addr *addr)
 {
-	__u32 zero = 0;
-
 	if (cfg_engine == PW_ENGINE_COMPILED) {
-		void *table = bpf_map_lookup_elem(&compiled_v6, &zero);
 		__u64 hi = ((__u64)bpf_ntohl(addr->in6_u.u6_addr32[0]) << 32) |
 			   bpf_ntohl(addr->in6_u.u6_addr32[1]);
 		__u64 lo = ((__u64)bpf_ntohl(addr->in6_u.u6_addr32[2]) << 32) |
 			   bpf_ntohl(addr->in6_u.u6_addr32[3]);
 
-		if (!table)
-			return (struct hit){};
-		return compiled_hit(cl_lookup(table, hi, lo, PW_CL_MAX_LEVELS));
+		return compiled_hit(cl_lookup(version, hi, lo, PW_CL_MAX_LEVELS));
 	} else {
-		void *trie = bpf_map_lookup_elem(&active_v6, &zero);
 		struct pw_key_v6 key = { .prefixlen = 128 };
 
-		if (!trie)
-			return (struct hit){};
 		__builtin_memcpy(key.addr, addr, sizeof(key.addr));
-		return trie_hit(bpf_map_lookup_elem(trie, &key));
+		return trie_hit(bpf_map_lookup_elem(version, &key));
 	}
 }
 
@@ -160,6 +165,7 @@ int prefixwall_xdp(struct xdp_md *ctx)
 	};
 	__u64 bytes = c.end - c.pos;
 	struct hit src = {}, dst = {};
+	void *version;
 	int proto = parse_ethhdr(&c);
 
 	if (proto < 0)
@@ -170,10 +176,11 @@ int prefixwall_xdp(struct xdp_md *ctx)
 
 		if (!ip)
 			return malformed(PW_FAMILY_IPV4, bytes);
-		if (cfg_match & PW_MATCH_SRC)
-			src = lookup_v4(ip->saddr);
-		if (cfg_match & PW_MATCH_DST)
-			dst = lookup_v4(ip->daddr);
+		version = version_v4();
+		if (version && (cfg_match & PW_MATCH_SRC))
+			src = lookup_v4(version, ip->saddr);
+		if (version && (cfg_match & PW_MATCH_DST))
+			dst = lookup_v4(version, ip->daddr);
 		return decide(&src, &dst, PW_FAMILY_IPV4, bytes);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -181,10 +188,11 @@ int prefixwall_xdp(struct xdp_md *ctx)
 
 		if (!ip6)
 			return malformed(PW_FAMILY_IPV6, bytes);
-		if (cfg_match & PW_MATCH_SRC)
-			src = lookup_v6(&ip6->saddr);
-		if (cfg_match & PW_MATCH_DST)
-			dst = lookup_v6(&ip6->daddr);
+		version = version_v6();
+		if (version && (cfg_match & PW_MATCH_SRC))
+			src = lookup_v6(version, &ip6->saddr);
+		if (version && (cfg_match & PW_MATCH_DST))
+			dst = lookup_v6(version, &ip6->daddr);
 		return decide(&src, &dst, PW_FAMILY_IPV6, bytes);
 	}
 

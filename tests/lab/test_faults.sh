@@ -10,8 +10,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pw_bin=${1:?usage: test_faults.sh PATH/TO/prefixwall}
-[ "$(id -u)" = 0 ] || { echo "SKIP faults: needs root"; exit 77; }
-for t in python3 openssl; do command -v $t >/dev/null || { echo "SKIP faults: needs $t"; exit 77; }; done
+source "$here/testlib.sh"
+needs faults python3 openssl
 
 dir=$(mktemp -d /tmp/pw-faults-XXXXXX)
 export PREFIXWALL_PIN_DIR=$dir/bpffs/pins PREFIXWALL_STATE_DIR=$dir/state
@@ -25,10 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 
 for c in a b; do
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
@@ -104,5 +100,4 @@ check "--insecure-tls syncs and warns" '[ $rc = 0 ] && echo "$out" | grep -q "WA
 out=$("$pw_bin" sync --config "$dir/pw.conf" --insecure-tls 2>&1)
 check "the warning comes at every sync" 'echo "$out" | grep -q "verification is OFF"'
 
-echo "# $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

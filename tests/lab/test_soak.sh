@@ -15,10 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PREFIXWALL=${1:?usage: test_soak.sh PATH/TO/prefixwall PATH/TO/xdp_gen [SECONDS]}
 gen=${2:?xdp_gen}
 duration=${3:-60}
-[ "$(id -u)" = 0 ] || { echo "SKIP soak: needs root"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP soak: needs python3"; exit 77; }
-ip netns add "pwprobe$$" 2>/dev/null || { echo "SKIP soak: cannot create network namespaces"; exit 77; }
-ip netns del "pwprobe$$"
+source "$here/testlib.sh"
+needs soak python3 iptables
+needs_netns soak
 
 lab=pws$$
 base=/run/prefixwall-lab/$lab
@@ -34,21 +33,8 @@ cleanup() {
 trap cleanup EXIT
 lab up
 
-passed=0 failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
-
-# Versions A and B: 20,000 /32s each in 100.64.0.0/10 plus canaries
-# (A blocks 203.0.113.10 and 192.0.2.77, B blocks 203.0.113.20).
-python3 - "$work" <<'PY'
-import random, sys
-for v, canary, seed in (("A", "203.0.113.10\n192.0.2.77", 1), ("B", "203.0.113.20", 2)):
-    r = random.Random(seed)
-    with open(sys.argv[1] + "/" + v + ".txt", "w") as f:
-        for _ in range(20000):
-            f.write("100.%d.%d.%d\n" % (64 + r.randrange(64), r.randrange(256), r.randrange(256)))
-        f.write(canary + "\n")
-PY
+# Versions A and B: 20,000 /32s each plus canaries (A also blocks 192.0.2.77).
+write_versions "$work" 20000 192.0.2.77
 cp "$work/A.txt" "$work/list.txt"
 cat >"$work/pw.conf" <<CONF
 [source reg]
@@ -78,30 +64,17 @@ mac=$(lab exec router cat /sys/class/net/rc/address)
    >/dev/null 2>&1 || sleep 0.2; done) &
 pids+=($!)
 
-blocked() { ! lab exec client ping -q -n -c 1 -W 1 "$1" >/dev/null 2>&1; }
 # The canaries' version, read twice alike (a change between the two pings
 # of one reading would look like a mix that no packet saw).
 version() {
-  local a b prev=
+  local now prev=
   while :; do
-    a=0 b=0
-    blocked 203.0.113.10 && a=1
-    blocked 203.0.113.20 && b=1
-    local now
-    if [ $a = 1 ] && [ $b = 0 ]; then now=A; elif [ $a = 0 ] && [ $b = 1 ]; then now=B; else now="MIX($a$b)"; fi
+    now=$(canary_version)
     [ "$now" = "$prev" ] && { echo "$now"; return; }
     prev=$now
   done
 }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$daemon/status" 2>/dev/null || echo 0; }
-consistent() {
-  lab pw status --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-used = sum(f["used"] for f in d["families"].values())
-table = sum(f["compiled_table_rules"] for f in d["families"].values())
-print("yes" if used == table == d["compiled_results_in_use"] else "no %d %d %d" % (used, table, d["compiled_results_in_use"]))'
-}
 
 # Count from the moment version A is in force.
 for _ in $(seq 50); do [ "$(version)" = A ] && break; sleep 0.2; done
@@ -124,7 +97,7 @@ while [ $SECONDS -lt $end ]; do
     MIX*) bad=$((bad + 1)); echo "# switch $switches: $got" ;;
     *) late=$((late + 1)); echo "# switch $switches: still $got after 3 s" ;;
   esac
-  c=$(consistent)
+  c=$(table_consistent)
   [ "$c" = yes ] || { inconsistent=$((inconsistent + 1)); echo "# switch $switches: table $c"; }
   kill -0 "$daemon" 2>/dev/null || break
 done
@@ -146,5 +119,4 @@ import json, sys
 print(sum(t["packets"] for t in json.load(sys.stdin)["totals"] if t["outcome"] == "dropped"))')
 [ "$dropped" -gt 1000000 ] && ok "traffic flowed: $dropped packets dropped" || not_ok "too little traffic: $dropped dropped"
 
-echo "# $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -1,0 +1,54 @@
+# Shared by the lab test scripts (sourced): results, preconditions, and the
+# two-version canaries of the crash and soak tests.
+
+passed=0 failed=0
+ok() { echo "ok   - $1"; passed=$((passed + 1)); }
+not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want $2, got $3)"; fi; }
+finish() { echo "# $passed passed, $failed failed"; [ "$failed" = 0 ]; }
+
+# needs TEST TOOL...: exit 77 (skipped) without root or one of the tools.
+needs() {
+  local name=$1; shift
+  [ "$(id -u)" = 0 ] || { echo "SKIP $name: needs root"; exit 77; }
+  for t in "$@"; do command -v "$t" >/dev/null || { echo "SKIP $name: needs $t"; exit 77; }; done
+}
+needs_netns() {
+  ip netns add "pwprobe$$" 2>/dev/null || { echo "SKIP $1: cannot create network namespaces"; exit 77; }
+  ip netns del "pwprobe$$"
+}
+
+# Two registry versions of N /32s in 100.64.0.0/10 (shared address space:
+# never a host here) plus canaries: A blocks 203.0.113.10 (and EXTRA_A),
+# B blocks 203.0.113.20.  write_versions DIR N [EXTRA_A...]
+write_versions() {
+  python3 - "$@" <<'PY'
+import random, sys
+d, n, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+for v, canaries, seed in (("A", ["203.0.113.10"] + extra, 1), ("B", ["203.0.113.20"], 2)):
+    r = random.Random(seed)
+    with open(d + "/" + v + ".txt", "w") as f:
+        for _ in range(n):
+            f.write("100.%d.%d.%d\n" % (64 + r.randrange(64), r.randrange(256), r.randrange(256)))
+        f.write("\n".join(canaries) + "\n")
+PY
+}
+# Which version the lab's client sees: A, B, or MIX(ab) (needs lab()).
+blocked() { ! lab exec client ping -q -n -c 1 -W 1 "$1" >/dev/null 2>&1; }
+canary_version() {
+  local a=0 b=0
+  blocked 203.0.113.10 && a=1
+  blocked 203.0.113.20 && b=1
+  if [ $a = 1 ] && [ $b = 0 ]; then echo A; elif [ $a = 0 ] && [ $b = 1 ]; then echo B; else echo "MIX($a$b)"; fi
+}
+# "yes" when the saved rules, the compiled table and the result entries
+# in use agree (needs lab()).
+table_consistent() {
+  lab pw status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+used = sum(f["used"] for f in d["families"].values())
+table = sum(f["compiled_table_rules"] for f in d["families"].values())
+print("yes" if used == table == d["compiled_results_in_use"] else "no %d %d %d" % (used, table, d["compiled_results_in_use"]))'
+}
