@@ -54,20 +54,20 @@ void Controller::recover_attachments()
     auto list = store_.load_attachments();
     if (list.empty())
         return;
-    recovered_ = "the pinned maps under " + paths_.pin_dir.string() +
-                 " were missing: recreated from the saved rules";
+    std::string said = "the pinned maps under " + paths_.pin_dir.string() +
+                       " were missing: recreated from the saved rules";
     const RuleSet& saved = rules(); // fills the compiled tables
     if (engines().trie)
         dp_->rebuild(saved, Engines{true, false});
     for (auto& a : list) {
         try {
             dp_->attach(a);
-            recovered_ += "; re-attached " + a.ifname;
+            said += "; re-attached " + a.ifname;
         } catch (const Error& e) {
-            recovered_ += "; " + a.ifname + ": " + e.what();
+            said += "; " + a.ifname + ": " + e.what();
         }
     }
-    std::cerr << "prefixwall: warning: " << recovered_ << "\n";
+    std::cerr << "prefixwall: warning: " << said << "\n";
 }
 
 const RuleSet& Controller::rules() const

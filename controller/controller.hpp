@@ -69,10 +69,6 @@ public:
     // by another tool); one line per interface it acted on.
     std::vector<std::string> reattach_missing();
 
-    // What opening had to repair (pinned maps removed under us), for the
-    // caller to log; empty when nothing.
-    const std::string& recovered() const { return recovered_; }
-
 private:
     const Dataplane& dp() const;
     void reconcile();
@@ -87,7 +83,6 @@ private:
     std::optional<Dataplane> dp_;
     mutable std::optional<RuleSet> rules_;
     bool keep_tries_ = false;
-    std::string recovered_;
 };
 
 } // namespace pw
