@@ -311,6 +311,8 @@ void Dataplane::create_tables(const Capacity& want)
     // inner-map template); a missing one is created the size of the other.
     for (Family f : {Family::v4, Family::v6}) {
         for (int copy : {0, 1}) {
+            if (tables_[fi(f)][copy])
+                continue; // opened before the program load
             fs::path p = map_path(pin_dir_, table_name(f, copy));
             int fd = bpf_obj_get(p.c_str());
             if (fd < 0) {
@@ -345,12 +347,10 @@ void Dataplane::init_tables(const Capacity& want)
                 throw sys_error(std::string("cannot map ") + table_name(f, copy), errno);
         }
         uint32_t zero = 0, inner_id = 0;
-        if (bpf_map_lookup_elem(f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(), &zero,
-                                &inner_id) != 0)
+        if (bpf_map_lookup_elem(table_outer_fd(f), &zero, &inner_id) != 0)
             swap_table(f, 0);
     }
-    uint32_t words = map_max_entries(tables_[0][0].get());
-    cap_.table_mb_v4 = words / (1048576 / 8);
+    cap_.table_mb_v4 = map_max_entries(tables_[0][0].get()) / (1048576 / 8);
     cap_.table_mb_v6 = map_max_entries(tables_[1][0].get()) / (1048576 / 8);
     results_map_ = MappedWords(compiled_results_.get(), map_max_entries(compiled_results_.get()));
     if (!results_map_.ok())
@@ -359,16 +359,14 @@ void Dataplane::init_tables(const Capacity& want)
 
 int Dataplane::active_table(Family f) const
 {
-    return active_of(f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(), tables_[fi(f)],
-                     std::string("compiled_") + family_tag(f));
+    return active_of(table_outer_fd(f), tables_[fi(f)], std::string("compiled_") + family_tag(f));
 }
 
 void Dataplane::swap_table(Family f, int copy) const
 {
     uint32_t zero = 0;
     int fd = tables_[fi(f)][copy].get();
-    if (bpf_map_update_elem(f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(), &zero, &fd,
-                            BPF_ANY) != 0)
+    if (bpf_map_update_elem(table_outer_fd(f), &zero, &fd, BPF_ANY) != 0)
         throw sys_error(std::string("cannot switch compiled_") + family_tag(f), errno);
 }
 

@@ -154,6 +154,7 @@ private:
     void init_tables(const Capacity& want);
     int trie_fd(Family f, int copy) const { return tries_[f == Family::v4 ? 0 : 1][copy].get(); }
     int outer_fd(Family f) const { return f == Family::v4 ? active_v4_.get() : active_v6_.get(); }
+    int table_outer_fd(Family f) const { return f == Family::v4 ? compiled_v4_.get() : compiled_v6_.get(); }
     void write_copy(Family f, int copy, const std::vector<EntryWrite>& writes) const;
     void swap_to(Family f, int copy) const;
     int active_table(Family f) const;
