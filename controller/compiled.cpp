@@ -210,16 +210,15 @@ void CompiledTable::write(std::span<uint64_t> out) const
     if (out.size() < words())
         throw Error("compiled table: " + std::to_string(words()) + " words do not fit in " +
                     std::to_string(out.size()));
-    const size_t nodes_off = PW_CL_DIRECT_OFF + direct_.size() / 2;
+    const size_t nodes_off = PW_CL_NODES_OFF;
     const size_t leaves_off = nodes_off + nodes_.size();
     const size_t tails_off = leaves_off + (leaves_.size() + 1) / 2;
     out[PW_CL_H_MAGIC] = 0;
-    out[PW_CL_H_NODES] = nodes_off;
     out[PW_CL_H_LEAVES] = leaves_off;
     out[PW_CL_H_TAILS] = tails_off;
     out[PW_CL_H_RULES] = rules_;
     out[PW_CL_H_WORDS] = words();
-    out[6] = out[7] = 0;
+    out[5] = out[6] = out[7] = 0;
     auto pack = [&](const std::vector<uint32_t>& v, size_t off) {
         for (size_t i = 0; i < v.size(); i += 2)
             out[off + i / 2] = uint64_t(v[i]) | (i + 1 < v.size() ? uint64_t(v[i + 1]) << 32 : 0);
@@ -261,7 +260,7 @@ std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> table,
     const unsigned levels = a.family == Family::v4 ? PW_CL_V4_LEVELS : PW_CL_MAX_LEVELS;
     uint32_t leaf = r.u32(PW_CL_DIRECT_OFF, hi >> (64 - PW_CL_DIRECT_BITS));
     if (leaf & PW_CL_NODE) {
-        uint64_t node = leaf & ~PW_CL_NODE, nodes = r.word(PW_CL_H_NODES);
+        uint64_t node = leaf & ~PW_CL_NODE, nodes = PW_CL_NODES_OFF;
         unsigned off = PW_CL_DIRECT_BITS, level = 0;
         for (; level < levels && r.ok; level++) {
             uint64_t at = nodes + node * PW_CL_NODE_WORDS;

@@ -93,21 +93,21 @@ static __always_inline int cl_tail_match(void *table, __u32 tails, __u32 idx,
  * for IPv4, PW_CL_MAX_LEVELS for IPv6). */
 static __always_inline __u32 cl_leaf(void *table, __u64 hi, __u64 lo, const int levels)
 {
-	__u64 *magic = cl_word(table, PW_CL_H_MAGIC);
-	__u64 *nodes_off = cl_word(table, PW_CL_H_NODES);
-	__u64 *leaves_off = cl_word(table, PW_CL_H_LEAVES);
 	__u32 leaf, entry, off = PW_CL_DIRECT_BITS, i;
 
-	if (!magic || *magic != PW_CL_MAGIC || !nodes_off || !leaves_off)
-		return 0;
+	/* No magic check: a copy is written only while no program reads it,
+	 * and an unpublished (all-zero) copy has no nodes and matches nothing. */
 	if (cl_u32(table, PW_CL_DIRECT_OFF, (__u32)(hi >> (64 - PW_CL_DIRECT_BITS)), &entry))
 		return 0;
 	leaf = entry;
 	if (entry & PW_CL_NODE) {
+		__u64 *leaves_off = cl_word(table, PW_CL_H_LEAVES);
 		__u32 node = entry & ~PW_CL_NODE;
 
+		if (!leaves_off)
+			return 0;
 		for (i = 0; i < levels; i++) {
-			__u32 w = (__u32)*nodes_off + node * PW_CL_NODE_WORDS;
+			__u32 w = PW_CL_NODES_OFF + node * PW_CL_NODE_WORDS;
 			__u64 *vec = cl_word(table, w);
 			__u64 *lvec = cl_word(table, w + 1);
 			__u64 *base = cl_word(table, w + 2);

@@ -58,18 +58,11 @@ struct {
  * The compiled engine's tables (include/prefixwall/abi.h, PW_CL_*): per
  * family two mmappable word arrays (compiled_v4_0/1, created, sized and
  * pinned by the controller) behind a one-slot outer array, swapped the
- * same way as the tries. max_entries is set by the controller before load
- * to the size the arrays were created with (an inner array must match).
+ * same way as the tries. The template's max_entries is a placeholder: the
+ * controller hands libbpf copy 0 of each family as the inner map at load
+ * (an inner array's size must match).
  */
-struct compiled_table_v4 {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u64));
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-};
-
-struct compiled_table_v6 {
+struct compiled_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u64));
@@ -81,14 +74,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
 	__uint(max_entries, 1);
-	__array(values, struct compiled_table_v4);
+	__array(values, struct compiled_table);
 } compiled_v4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
 	__uint(max_entries, 1);
-	__array(values, struct compiled_table_v6);
+	__array(values, struct compiled_table);
 } compiled_v6 SEC(".maps");
 
 /* Result index -> rule id | counter slot << 32, for both copies and both

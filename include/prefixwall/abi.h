@@ -91,15 +91,16 @@ struct pw_rule_value {
 /* Header words at the start of each copy. */
 enum pw_cl_header {
 	PW_CL_H_MAGIC = 0,   /* PW_CL_MAGIC once a table is published */
-	PW_CL_H_NODES = 1,   /* word offset of the node array */
-	PW_CL_H_LEAVES = 2,  /* word offset of the leaf array */
-	PW_CL_H_TAILS = 3,   /* word offset of the tail array */
-	PW_CL_H_RULES = 4,   /* rules in the table */
-	PW_CL_H_WORDS = 5,   /* words in use */
+	PW_CL_H_LEAVES = 1,  /* word offset of the leaf array */
+	PW_CL_H_TAILS = 2,   /* word offset of the tail array */
+	PW_CL_H_RULES = 3,   /* rules in the table */
+	PW_CL_H_WORDS = 4,   /* words in use */
 	PW_CL_HEADER_WORDS = 8,
 };
 #define PW_CL_MAGIC 0x70776c3100000001ULL
 #define PW_CL_DIRECT_OFF PW_CL_HEADER_WORDS /* 2^18 u32 = 131072 words */
+/* The nodes follow the direct table: a fixed offset, not a header word. */
+#define PW_CL_NODES_OFF (PW_CL_DIRECT_OFF + (1u << PW_CL_DIRECT_BITS) / 2)
 
 /* Which lookup engine a program instance uses. */
 enum pw_engine {
