@@ -60,38 +60,60 @@ struct SmallFs {
     ~SmallFs() { ::umount2(dir.c_str(), MNT_DETACH); }
 };
 
+// A harness whose state directory is a small tmpfs, with 192.0.2.0/24
+// blocked and saved; the tests then break the file system.
+struct StateOnSmallFs {
+    TempDir base;
+    SmallFs small{base.path / "state"};
+    pwtest::Harness h{Capacity{1u << 16, 1u << 16, 1024}, small.dir.string()};
+    std::string saved;
+
+    StateOnSmallFs()
+    {
+        h.add("192.0.2.0/24", Action::block);
+        saved = slurp(small.dir / "rules.tsv");
+        REQUIRE(verdict_for(h, "192.0.2.1") == XDP_DROP);
+    }
+    // The next version: 198.51.100.0/24 blocked too.
+    RuleSet next()
+    {
+        RuleSet n = h.ctl().rules();
+        n.add(Prefix::parse("198.51.100.0/24"), "test", Claim{});
+        return n;
+    }
+    // The failed commit changed nothing: state file and version in force.
+    void check_unchanged()
+    {
+        CHECK(slurp(small.dir / "rules.tsv") == saved);
+        CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
+        CHECK(verdict_for(h, "198.51.100.1") == XDP_PASS);
+    }
+};
+
 } // namespace
 
 TEST_CASE("a full state directory: the commit fails cleanly and nothing in force changes")
 {
-    TempDir base;
-    SmallFs small(base.path / "state");
-    pwtest::Harness h(Capacity{1u << 16, 1u << 16, 1024}, small.dir.string());
-    h.add("192.0.2.0/24", Action::block);
-    std::string saved = slurp(small.dir / "rules.tsv");
-    REQUIRE(verdict_for(h, "192.0.2.1") == XDP_DROP);
-
+    StateOnSmallFs t;
+    auto& h = t.h;
     {   // Fill the file system.
-        std::ofstream filler(small.dir / "filler");
+        std::ofstream filler(t.small.dir / "filler");
         std::string block(4096, 'x');
         while (filler.write(block.data(), block.size()))
             ;
     }
-    RuleSet next = h.ctl().rules();
-    next.add(Prefix::parse("198.51.100.0/24"), "test", Claim{});
+    RuleSet next = t.next();
     next.remove(Prefix::parse("192.0.2.0/24"), "");
     CHECK_THROWS_WITH_AS(h.commit(next), doctest::Contains("No space left on device"), Error);
-    CHECK(slurp(small.dir / "rules.tsv") == saved);
-    CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
-    CHECK(verdict_for(h, "198.51.100.1") == XDP_PASS);
-    CHECK_FALSE(fs::exists(small.dir / "pending"));
+    t.check_unchanged();
+    CHECK_FALSE(fs::exists(t.small.dir / "pending"));
 
     // A restart finds the same version, with nothing to repair.
     h.reopen();
     CHECK(h.ctl().rules().size() == 1);
     CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
 
-    fs::remove(small.dir / "filler");
+    fs::remove(t.small.dir / "filler");
     h.commit(next);
     CHECK(verdict_for(h, "192.0.2.1") == XDP_PASS);
     CHECK(verdict_for(h, "198.51.100.1") == XDP_DROP);
@@ -99,21 +121,14 @@ TEST_CASE("a full state directory: the commit fails cleanly and nothing in force
 
 TEST_CASE("a read-only state directory: the commit fails cleanly and nothing in force changes")
 {
-    TempDir base;
-    SmallFs small(base.path / "state");
-    pwtest::Harness h(Capacity{1u << 16, 1u << 16, 1024}, small.dir.string());
-    h.add("192.0.2.0/24", Action::block);
-    std::string saved = slurp(small.dir / "rules.tsv");
-    REQUIRE(::mount(nullptr, small.dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+    StateOnSmallFs t;
+    const char* dir = t.small.dir.c_str();
+    REQUIRE(::mount(nullptr, dir, nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+    RuleSet next = t.next();
+    CHECK_THROWS_WITH_AS(t.h.commit(next), doctest::Contains("Read-only file system"), Error);
+    t.check_unchanged();
 
-    RuleSet next = h.ctl().rules();
-    next.add(Prefix::parse("198.51.100.0/24"), "test", Claim{});
-    CHECK_THROWS_WITH_AS(h.commit(next), doctest::Contains("Read-only file system"), Error);
-    CHECK(slurp(small.dir / "rules.tsv") == saved);
-    CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
-    CHECK(verdict_for(h, "198.51.100.1") == XDP_PASS);
-
-    REQUIRE(::mount(nullptr, small.dir.c_str(), nullptr, MS_REMOUNT, nullptr) == 0);
-    h.commit(next);
-    CHECK(verdict_for(h, "198.51.100.1") == XDP_DROP);
+    REQUIRE(::mount(nullptr, dir, nullptr, MS_REMOUNT, nullptr) == 0);
+    t.h.commit(next);
+    CHECK(verdict_for(t.h, "198.51.100.1") == XDP_DROP);
 }
