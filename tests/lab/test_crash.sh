@@ -15,13 +15,7 @@ source "$here/testlib.sh"
 needs crash python3 bpftool
 needs_netns crash
 
-lab=pwk$$
-base=/run/prefixwall-lab/$lab
-lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
-work=$(mktemp -d /tmp/pw-crash-XXXXXX)
-dpid=
-trap '[ -n "$dpid" ] && kill "$dpid" 2>/dev/null; lab down; rm -rf "$work"' EXIT
-lab up
+start_lab pwk
 
 version() { canary_version; }
 write_versions "$work" 60000 2001:db8:3::10
@@ -115,6 +109,7 @@ chmod 600 "$work/pw.conf"
    "$PREFIXWALL" serve --config "$work/pw.conf" --listen 127.0.0.1:$((20000 + $$ % 20000)) \
    >"$work/daemon.log" 2>&1) &
 dpid=$!
+pids+=("$dpid")
 for _ in $(seq 50); do grep -q "re-attached" "$work/daemon.log" && break; sleep 0.2; done
 kill "$dpid"; wait "$dpid" 2>/dev/null
 grep -q "rc had been detached by someone else: re-attached" "$work/daemon.log" &&

@@ -19,19 +19,7 @@ source "$here/testlib.sh"
 needs soak python3 iptables
 needs_netns soak
 
-lab=pws$$
-base=/run/prefixwall-lab/$lab
-lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
-work=$(mktemp -d /tmp/pw-soak-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  lab down
-  rm -rf "$work"
-}
-trap cleanup EXIT
-lab up
+start_lab pws
 
 # Versions A and B: 20,000 /32s each plus canaries (A also blocks 192.0.2.77).
 write_versions "$work" 20000 192.0.2.77

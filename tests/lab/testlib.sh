@@ -52,3 +52,16 @@ used = sum(f["used"] for f in d["families"].values())
 table = sum(f["compiled_table_rules"] for f in d["families"].values())
 print("yes" if used == table == d["compiled_results_in_use"] else "no %d %d %d" % (used, table, d["compiled_results_in_use"]))'
 }
+
+# start_lab PREFIX: the veth lab named PREFIX and this shell's pid, torn
+# down at exit with every process in pids and the work directory. Sets
+# $lab, $base, $work and pids; lab() runs tests/lab/lab.sh on it.
+start_lab() {
+  lab=$1$$
+  base=/run/prefixwall-lab/$lab
+  work=$(mktemp -d "/tmp/pw-$1-XXXXXX")
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; lab down; rm -rf "$work"' EXIT
+  lab up
+}
+lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
