@@ -4,7 +4,7 @@
 // not the size of the file.
 #pragma once
 
-#include "prefix.hpp"
+#include "base/prefix.hpp"
 
 #include <cstddef>
 #include <map>

@@ -1,6 +1,6 @@
-#include "fetch.hpp"
+#include "registry/fetch.hpp"
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 #include <curl/curl.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "guards.hpp"
+#include "registry/guards.hpp"
 
 #include <ifaddrs.h>
 #include <netinet/in.h>

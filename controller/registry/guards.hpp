@@ -3,7 +3,7 @@
 // packet); each refusal is reported with the guard that made it.
 #pragma once
 
-#include "prefix.hpp"
+#include "base/prefix.hpp"
 
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-#include "impact.hpp"
+#include "registry/impact.hpp"
 
 #include <algorithm>
 

@@ -3,7 +3,7 @@
 // not. Used for the impact report of every sync.
 #pragma once
 
-#include "rules.hpp"
+#include "store/rules.hpp"
 
 #include <vector>
 

@@ -1,7 +1,7 @@
-#include "parser.hpp"
+#include "registry/parser.hpp"
 
-#include "error.hpp"
-#include "text.hpp"
+#include "base/error.hpp"
+#include "registry/text.hpp"
 
 #include <expat.h>
 #include <nlohmann/json.hpp>

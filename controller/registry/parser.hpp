@@ -4,7 +4,7 @@
 // without buffering it whole.
 #pragma once
 
-#include "entry.hpp"
+#include "registry/entry.hpp"
 
 #include <memory>
 #include <set>

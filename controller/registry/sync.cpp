@@ -1,6 +1,6 @@
 #include "registry/sync.hpp"
 
-#include "error.hpp"
+#include "base/error.hpp"
 #include "registry/impact.hpp"
 
 #include <nlohmann/json.hpp>

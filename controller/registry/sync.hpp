@@ -4,7 +4,7 @@
 // version in force).
 #pragma once
 
-#include "controller.hpp"
+#include "session/controller.hpp"
 #include "registry/fetch.hpp"
 #include "registry/guards.hpp"
 #include "registry/parser.hpp"

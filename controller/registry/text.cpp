@@ -1,4 +1,4 @@
-#include "text.hpp"
+#include "registry/text.hpp"
 
 namespace pw::text {
 

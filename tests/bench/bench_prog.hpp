@@ -4,7 +4,7 @@
 #pragma once
 
 #include "lookup_bench.skel.h"
-#include "unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "registry/parser.hpp"
-#include "rules.hpp"
+#include "store/rules.hpp"
 
 #include <cstdio>
 #include <filesystem>

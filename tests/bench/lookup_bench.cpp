@@ -6,7 +6,7 @@
 //   - the whole XDP program per packet: BPF_PROG_TEST_RUN of the real
 //     program over 4,096 frames with those addresses as destination.
 //   build/tests/lookup_bench [--json FILE] [--rounds N]   (root)
-#include "controller.hpp"
+#include "session/controller.hpp"
 #include "corpus.hpp"
 #include "frame_builder.hpp"
 #include "bench_prog.hpp"

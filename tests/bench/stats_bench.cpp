@@ -2,9 +2,9 @@
 // traffic: the per-CPU batch reads of the counter slots, summing over
 // CPUs, attributing slots to rules and a top-20 by packets and by rate.
 //   build/tests/stats_bench [RULES]        (root; default 1,000,000)
-#include "controller.hpp"
+#include "session/controller.hpp"
 #include "frame_builder.hpp"
-#include "load.hpp"
+#include "report/load.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -9,7 +9,7 @@
 //                                   default: 50,000 per corpus and family)
 // Exits 77 when ../shared/registries is absent or BPF is unavailable.
 #include "bench_prog.hpp"
-#include "controller.hpp"
+#include "session/controller.hpp"
 #include "corpus.hpp"
 #include "harness.hpp"
 #include "random_rules.hpp"

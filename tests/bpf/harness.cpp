@@ -1,7 +1,7 @@
 #include "harness.hpp"
 
-#include "error.hpp"
-#include "pin_dir.hpp"
+#include "base/error.hpp"
+#include "kernel/pin_dir.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

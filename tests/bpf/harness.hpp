@@ -3,7 +3,7 @@
 // to run frames through BPF_PROG_TEST_RUN and read counter deltas.
 #pragma once
 
-#include "controller.hpp"
+#include "session/controller.hpp"
 #include "frame_builder.hpp"
 
 #include <memory>

@@ -1,6 +1,6 @@
 // Crafted frames through BPF_PROG_TEST_RUN: a table of frame -> expected
 // verdict, outcome in the global counters, and which rules counted it.
-#include "error.hpp"
+#include "base/error.hpp"
 #include "harness.hpp"
 
 #include <doctest/doctest.h>

@@ -2,7 +2,7 @@
 // one-line error naming the cause, the saved state is the previous one,
 // the version in force is the previous one, and the next commit after the
 // fault is cleared goes through.
-#include "error.hpp"
+#include "base/error.hpp"
 #include "harness.hpp"
 
 #include <doctest/doctest.h>

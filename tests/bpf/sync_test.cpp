@@ -1,9 +1,9 @@
 // Registry sync against the real data plane: what lands in the maps,
 // guards that refuse and their overrides, failures that change nothing,
 // several sources on one prefix, 304s, and atomic versions under traffic.
-#include "error.hpp"
+#include "base/error.hpp"
 #include "harness.hpp"
-#include "load.hpp"
+#include "report/load.hpp"
 #include "registry/sync.hpp"
 
 #include <doctest/doctest.h>

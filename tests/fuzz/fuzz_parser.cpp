@@ -2,8 +2,8 @@
 // parser and the config parser on arbitrary bytes. The first byte picks
 // the parser and the chunk size, so streaming boundaries are fuzzed too.
 // Anything may be rejected; nothing may crash, hang or leak.
-#include "config.hpp"
-#include "error.hpp"
+#include "app/config.hpp"
+#include "base/error.hpp"
 #include "registry/parser.hpp"
 
 #include <cstddef>

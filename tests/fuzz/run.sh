@@ -11,8 +11,11 @@ seconds=${1:-30}
 out=${FUZZ_BUILD_DIR:-$top/build/fuzz}
 mkdir -p "$out" "$here/crashes"
 bin=$out/fuzz_parser
-src=(controller/prefix.cpp controller/rules.cpp controller/config.cpp controller/state_store.cpp controller/atomic_file.cpp
-     controller/registry/parser.cpp controller/registry/text.cpp tests/fuzz/fuzz_parser.cpp)
+# The sources come from tests/CMakeLists.txt (PW_FUZZ_SOURCES), written
+# into the build directory when CMake configures it.
+list=$out/sources.txt
+[ -f "$list" ] || { echo "fuzz: $list is missing: configure the build first (scripts/build.sh)" >&2; exit 1; }
+mapfile -t src < "$list"
 newer=0
 for s in "${src[@]}"; do [ "$top/$s" -nt "$bin" ] && newer=1; done
 if [ ! -x "$bin" ] || [ $newer = 1 ]; then

@@ -3,7 +3,7 @@
 // inside rules, and at prefix edges.
 #pragma once
 
-#include "rules.hpp"
+#include "store/rules.hpp"
 
 #include <random>
 #include <vector>

@@ -1,6 +1,6 @@
 // Argument handling that fails before any BPF work: usage errors exit 2
 // with one line naming the problem.
-#include "cli.hpp"
+#include "app/cli.hpp"
 
 #include <doctest/doctest.h>
 

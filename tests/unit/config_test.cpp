@@ -1,5 +1,5 @@
-#include "config.hpp"
-#include "error.hpp"
+#include "app/config.hpp"
+#include "base/error.hpp"
 
 #include <doctest/doctest.h>
 

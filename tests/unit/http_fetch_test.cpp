@@ -1,6 +1,6 @@
 // Fetching over HTTP from a real server (cpp-httplib) on 127.0.0.1:
 // conditional requests, errors, stalls, cut bodies, size limits, gzip.
-#include "error.hpp"
+#include "base/error.hpp"
 #include "registry/fetch.hpp"
 
 #include <doctest/doctest.h>

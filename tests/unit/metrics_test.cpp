@@ -1,7 +1,7 @@
 // The Prometheus exposition, top-K selection and rates, without a kernel.
-#include "exposition.hpp"
-#include "load.hpp"
-#include "metrics.hpp"
+#include "report/exposition.hpp"
+#include "report/load.hpp"
+#include "report/metrics.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "prefix.hpp"
+#include "base/error.hpp"
+#include "base/prefix.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 // (tests/fixtures) that carry the quirks listed in
 // ../shared/registries/README.md. Each file is also fed one byte at a
 // time: streaming must not change the result.
-#include "error.hpp"
+#include "base/error.hpp"
 #include "registry/fetch.hpp"
 #include "registry/parser.hpp"
 

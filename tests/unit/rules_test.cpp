@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "rules.hpp"
+#include "base/error.hpp"
+#include "store/rules.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
-#include "error.hpp"
-#include "state_store.hpp"
+#include "base/error.hpp"
+#include "store/state_store.hpp"
 
 #include <doctest/doctest.h>
 

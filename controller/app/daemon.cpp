@@ -1,0 +1,318 @@
+#include "app/daemon.hpp"
+
+#include "base/error.hpp"
+#include "report/metrics.hpp"
+#include "store/rules_cache.hpp"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace pw {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::mutex log_mutex;
+
+void log_line(const std::string& line)
+{
+    char stamp[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    std::lock_guard<std::mutex> g(log_mutex);
+    std::cerr << stamp << " " << line << std::endl;
+}
+
+std::string summary(const SyncReport& r)
+{
+    if (r.not_modified) {
+        std::string s = "sync " + r.source + ": not modified in " +
+                        std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
+        for (const auto& w : r.warnings)
+            s += "; WARNING: " + w;
+        return s;
+    }
+    std::string s = "sync " + r.source + ": +" + std::to_string(r.added) + " -" + std::to_string(r.removed) +
+                    " =" + std::to_string(r.unchanged) + " in " +
+                    std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
+    if (r.rejected)
+        s += ", " + std::to_string(r.rejected) + " lines rejected";
+    for (const auto& [g, n] : r.refused_by_guard)
+        s += ", guard " + g + " refused " + std::to_string(n);
+    if (!r.refused.empty())
+        s += "; REFUSED: " + r.refused + "; the last good version stays in force";
+    for (const auto& w : r.warnings)
+        s += "; WARNING: " + w;
+    return s;
+}
+
+// Stops sleeping threads at once.
+class StopFlag {
+public:
+    void stop()
+    {
+        std::lock_guard<std::mutex> g(m_);
+        stopped_ = true;
+        cv_.notify_all();
+    }
+    bool stopped()
+    {
+        std::lock_guard<std::mutex> g(m_);
+        return stopped_;
+    }
+    // Sleeps for `d`; returns false when stopped meanwhile.
+    bool sleep(std::chrono::duration<double> d)
+    {
+        std::unique_lock<std::mutex> l(m_);
+        return !cv_.wait_for(l, d, [this] { return stopped_; });
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool stopped_ = false;
+};
+
+// One thread per source, until stopped.
+class SourceWorker {
+public:
+    SourceWorker(const DaemonOptions& o, SourceSpec spec, SyncOptions sync)
+        : opts_(o), spec_(std::move(spec)), sync_(std::move(sync)), thread_([this] { run(); })
+    {
+    }
+    ~SourceWorker()
+    {
+        stop_.stop();
+        thread_.join();
+    }
+
+private:
+    void run()
+    {
+        std::mt19937 rng(std::random_device{}());
+        while (!stop_.stopped()) {
+            sync_once();
+            // Jitter: +-10% so sources with one interval do not move in step.
+            double base = spec_.interval_s;
+            std::uniform_real_distribution<double> jitter(0.9 * base, 1.1 * base);
+            if (!stop_.sleep(std::chrono::duration<double>(jitter(rng))))
+                return;
+        }
+    }
+
+    void sync_once()
+    {
+        try {
+            SourceMeta meta = StateStore(opts_.paths.state_dir).load_source_meta(spec_.name);
+            FetchedSource fetched = fetch_source(spec_, sync_, meta); // no lock held
+            if (stop_.stopped())
+                return;
+            Controller ctl(opts_.paths, opts_.capacity, true);
+            SyncReport r = apply_source(ctl, std::move(fetched), sync_);
+            if (!r.refused.empty() && !sync_.dry_run)
+                ctl.store().record_sync_failure(spec_.name);
+            log_line(summary(r));
+            for (const auto& line : ctl.reattach_missing())
+                log_line(line);
+        } catch (const std::exception& e) {
+            try {
+                Controller ctl(opts_.paths, opts_.capacity, true);
+                ctl.store().record_sync_failure(spec_.name);
+            } catch (const std::exception&) {
+            }
+            log_line("sync " + spec_.name + " failed: " + e.what() + "; the last good version stays in force");
+        }
+    }
+
+    const DaemonOptions& opts_;
+    SourceSpec spec_;
+    SyncOptions sync_;
+    StopFlag stop_;
+    std::thread thread_;
+};
+
+// The /metrics view: counters read straight from the pinned maps and the
+// rules from the state (re-read only when it changes), without the
+// pin-dir lock, so a sync being applied never holds a scrape up; rates
+// from the previous scrape.
+class MetricsView {
+public:
+    explicit MetricsView(const DaemonOptions& o) : opts_(o), rules_(StateStore(o.paths.state_dir)) {}
+
+    std::string render(size_t top_k)
+    {
+        std::lock_guard<std::mutex> g(m_);
+        if (dp_ && !dp_->still_pinned()) {
+            // The pins were removed (and maybe recreated) under us: read
+            // the maps pinned now, and start the rates afresh.
+            dp_.reset();
+            have_prev_ = false;
+        }
+        if (!dp_) {
+            PinDirLock lock(opts_.paths.pin_dir); // only to open the maps consistently
+            dp_ = Dataplane::open(opts_.paths.pin_dir, opts_.capacity, false);
+        }
+        if (!dp_)
+            throw Error("no maps pinned under " + opts_.paths.pin_dir.string());
+        LoadSnapshot now = read_load(*dp_);
+        const LoadSnapshot* before = have_prev_ ? &prev_ : nullptr;
+        std::string text = render_metrics(
+            metrics_input(rules_.get(), rules_.store(), &*dp_, now, before, top_k));
+        prev_ = std::move(now);
+        have_prev_ = true;
+        return text;
+    }
+
+private:
+    const DaemonOptions& opts_;
+    std::mutex m_;
+    RulesCache rules_;
+    std::optional<Dataplane> dp_;
+    LoadSnapshot prev_;
+    bool have_prev_ = false;
+};
+
+std::pair<std::string, int> split_listen(const std::string& listen)
+{
+    size_t colon = listen.rfind(':');
+    if (colon == std::string::npos)
+        throw Error("bad --listen '" + listen + "': expected ADDRESS:PORT");
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    int port = 0;
+    try {
+        port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+        port = -1;
+    }
+    if (port <= 0 || port > 65535)
+        throw Error("bad --listen '" + listen + "': bad port");
+    return {host, port};
+}
+
+Config load_effective(const DaemonOptions& o)
+{
+    Config cfg = o.config_file ? load_config(*o.config_file) : Config{};
+    if (o.overrides)
+        o.overrides(cfg);
+    for (auto& s : cfg.sources)
+        if (s.interval_s == 0)
+            s.interval_s = cfg.daemon.interval_s;
+    return cfg;
+}
+
+} // namespace
+
+int run_daemon(const DaemonOptions& opts)
+{
+    // Signals are taken by this thread alone, with sigwait.
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    for (int s : {SIGHUP, SIGTERM, SIGINT})
+        sigaddset(&sigs, s);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+    Config cfg = load_effective(opts);
+    auto [host, port] = split_listen(cfg.daemon.listen);
+
+    // Maps first (so /metrics has something to read), then attachments.
+    {
+        Controller ctl(opts.paths, opts.capacity, true);
+        for (const auto& ifname : cfg.daemon.attach) {
+            Attachment a;
+            a.ifname = ifname;
+            a.mode = cfg.daemon.mode;
+            a.match = cfg.daemon.match;
+            a.engine = cfg.daemon.engine;
+            ctl.attach(a);
+            log_line("attached " + ifname + " (" + mode_name(a.mode) + ", match " + match_name(a.match) +
+                     ", engine " + engine_name(a.engine) + ")");
+        }
+    }
+
+    MetricsView metrics(opts);
+    std::atomic<size_t> top_k{cfg.daemon.metrics_top_k};
+    httplib::Server http;
+    http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+        try {
+            res.set_content(metrics.render(top_k), "text/plain; version=0.0.4; charset=utf-8");
+        } catch (const std::exception& e) {
+            res.status = 503;
+            res.set_content(std::string("error: ") + e.what() + "\n", "text/plain");
+        }
+    });
+    http.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+        bool ok = fs::exists(opts.paths.pin_dir / "maps" / "active_v4");
+        res.status = ok ? 200 : 503;
+        res.set_content(ok ? "ok\n" : "no maps pinned\n", "text/plain");
+    });
+    if (!http.bind_to_port(host, port))
+        throw Error("cannot listen on " + cfg.daemon.listen);
+    std::thread http_thread([&] { http.listen_after_bind(); });
+    log_line("serving /metrics and /healthz on " + cfg.daemon.listen + ", " +
+             std::to_string(cfg.sources.size()) + " sources");
+
+    SyncOptions sync = opts.sync;
+    auto start_workers = [&](const Config& c) {
+        std::vector<std::unique_ptr<SourceWorker>> w;
+        SyncOptions so = sync;
+        so.guards = c.guards;
+        so.fetch = c.fetch;
+        so.progress = false;
+        for (const auto& s : c.sources)
+            w.push_back(std::make_unique<SourceWorker>(opts, s, so));
+        return w;
+    };
+    auto workers = start_workers(cfg);
+
+    int code = 0;
+    for (;;) {
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        if (sig == SIGHUP) {
+            try {
+                Config next = load_effective(opts);
+                if (next.daemon.listen != cfg.daemon.listen)
+                    log_line("reload: a new listen address takes a restart; still on " + cfg.daemon.listen);
+                workers.clear(); // stops and joins every source thread
+                cfg = next;
+                top_k = cfg.daemon.metrics_top_k;
+                workers = start_workers(cfg);
+                log_line("reloaded: " + std::to_string(cfg.sources.size()) + " sources");
+            } catch (const std::exception& e) {
+                log_line(std::string("reload refused, keeping the running configuration: ") + e.what());
+            }
+            continue;
+        }
+        log_line(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+        break;
+    }
+    workers.clear();
+    http.stop();
+    http_thread.join();
+    if (cfg.daemon.detach_on_exit) {
+        try {
+            Controller ctl(opts.paths, opts.capacity, false);
+            for (const auto& ifname : cfg.daemon.attach)
+                ctl.detach(ifname);
+            log_line("detached on exit");
+        } catch (const std::exception& e) {
+            log_line(std::string("detach on exit failed: ") + e.what());
+            code = 1;
+        }
+    } else {
+        log_line("the data plane keeps filtering");
+    }
+    return code;
+}
+
+} // namespace pw

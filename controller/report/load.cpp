@@ -1,0 +1,166 @@
+#include "report/load.hpp"
+
+#include "base/error.hpp"
+
+#include <algorithm>
+
+namespace pw {
+
+LoadSnapshot read_load(const Dataplane& dp)
+{
+    LoadSnapshot s;
+    s.at = std::chrono::steady_clock::now();
+    s.by_rule = dp.rule_counters();
+    s.global = dp.global_counters();
+    return s;
+}
+
+SortKey parse_sort_key(std::string_view s)
+{
+    if (s == "packets") return SortKey::packets;
+    if (s == "bytes") return SortKey::bytes;
+    if (s == "pps") return SortKey::pps;
+    if (s == "bps") return SortKey::bps;
+    throw Error("bad sort key '" + std::string(s) + "': expected packets, bytes, pps or bps");
+}
+
+namespace {
+
+} // namespace
+
+double sort_value(const RuleLoad& r, SortKey k)
+{
+    switch (k) {
+    case SortKey::packets: return static_cast<double>(r.counter.packets);
+    case SortKey::bytes: return static_cast<double>(r.counter.bytes);
+    case SortKey::pps: return r.pps;
+    case SortKey::bps: return r.bps;
+    }
+    return 0;
+}
+
+namespace {
+
+bool before_in_rank(const RuleLoad& a, const RuleLoad& b, SortKey k)
+{
+    double x = sort_value(a, k), y = sort_value(b, k);
+    if (x != y)
+        return x > y;
+    if (a.counter.packets != b.counter.packets)
+        return a.counter.packets > b.counter.packets;
+    return a.rule->prefix < b.rule->prefix;
+}
+
+} // namespace
+
+void keep_top(std::vector<RuleLoad>& v, size_t k, SortKey key)
+{
+    auto cmp = [key](const RuleLoad& a, const RuleLoad& b) { return before_in_rank(a, b, key); };
+    if (k == 0 || k >= v.size()) {
+        std::sort(v.begin(), v.end(), cmp);
+        return;
+    }
+    std::partial_sort(v.begin(), v.begin() + static_cast<long>(k), v.end(), cmp);
+    v.resize(k);
+}
+
+std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
+                                 const LoadSnapshot* before, SortKey key, size_t top,
+                                 const std::string& source)
+{
+    std::vector<RuleLoad> out;
+    double dt = before ? std::chrono::duration<double>(now.at - before->at).count() : 0;
+    auto add = [&](const Rule* r, const Counter& c) {
+        if (!source.empty() && !r->claims.contains(source))
+            return;
+        RuleLoad l{r, c, 0, 0};
+        if (before && dt > 0) {
+            Counter prev;
+            prev = before->by_rule[r->id];
+            // A count below the previous one means the rule was replaced
+            // (counter slots given back): no rate for this interval.
+            if (c.packets >= prev.packets && c.bytes >= prev.bytes) {
+                l.pps = static_cast<double>(c.packets - prev.packets) / dt;
+                l.bps = static_cast<double>(c.bytes - prev.bytes) * 8 / dt;
+            }
+        }
+        out.push_back(l);
+    };
+    if (!source.empty()) {
+        // Every rule of the source, traffic or not.
+        for (const auto& [p, r] : rules.rules()) {
+            add(&r, now.by_rule[r.id]);
+        }
+    } else {
+        // Rank (value, id) pairs first, without the rules: small and cache
+        // friendly for a million entries; build the full rows for the
+        // ones kept only.
+        auto row = [&](uint32_t id, const Counter& c) {
+            RuleLoad l{nullptr, c, 0, 0};
+            if (before && dt > 0) {
+                Counter prev = before->by_rule[id];
+                if (c.packets >= prev.packets && c.bytes >= prev.bytes) {
+                    l.pps = static_cast<double>(c.packets - prev.packets) / dt;
+                    l.bps = static_cast<double>(c.bytes - prev.bytes) * 8 / dt;
+                }
+            }
+            return l;
+        };
+        std::vector<std::pair<double, uint32_t>> ranked;
+        ranked.reserve(now.by_rule.limit());
+        now.by_rule.for_each([&](uint32_t id, const Counter& c) {
+            if (id != 0)
+                ranked.emplace_back(sort_value(row(id, c), key), id);
+        });
+        // Ids of rules that are gone may still hold counts: keep a margin.
+        size_t want = top == 0 ? ranked.size() : std::min(ranked.size(), top * 2 + 16);
+        std::partial_sort(ranked.begin(), ranked.begin() + static_cast<long>(want), ranked.end(),
+                          [](const auto& a, const auto& b) {
+                              return a.first != b.first ? a.first > b.first : a.second < b.second;
+                          });
+        for (size_t i = 0; i < want; i++)
+            if (const Rule* r = rules.find_id(ranked[i].second))
+                if (source.empty() || r->claims.contains(source)) {
+                    RuleLoad l = row(ranked[i].second, now.by_rule[ranked[i].second]);
+                    l.rule = r;
+                    out.push_back(l);
+                }
+    }
+    keep_top(out, top, key);
+    return out;
+}
+
+std::vector<SourceLoad> source_loads(const RuleSet& rules, const LoadSnapshot& now,
+                                     const std::map<std::string, Counter>& retired)
+{
+    std::map<std::string, SourceLoad> by;
+    for (const auto& [name, c] : retired) {
+        by[name].source = name;
+        by[name].counter += c;
+    }
+    // Actions of every source with claims.
+    for (const auto& [p, r] : rules.rules())
+        for (const auto& [name, claim] : r.claims) {
+            SourceLoad& s = by[name];
+            s.source = name;
+            const char* a = action_name(claim.action);
+            if (s.action.empty())
+                s.action = a;
+            else if (s.action != a)
+                s.action = "mixed";
+        }
+    now.by_rule.for_each([&](uint32_t id, const Counter& c) {
+        if (const Rule* r = id ? rules.find_id(id) : nullptr)
+            for (const auto& [name, claim] : r->claims)
+                by[name].counter += c;
+    });
+    std::vector<SourceLoad> out;
+    for (auto& [name, s] : by) {
+        if (s.action.empty())
+            s.action = "none"; // only retired counts left
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+} // namespace pw

@@ -1,0 +1,116 @@
+#include "report/metrics.hpp"
+
+#include "report/exposition.hpp"
+#include "report/render.hpp"
+
+namespace pw {
+
+std::string render_metrics(const MetricsInput& in)
+{
+    Exposition e;
+    const RuleSet& rules = *in.rules;
+
+    e.family("prefixwall_packets_total", "counter",
+             "Packets judged by the XDP program, by address family and outcome.");
+    for (unsigned f = 0; f < PW_FAMILY_MAX; f++)
+        for (unsigned o = 0; o < PW_OUTCOME_MAX; o++)
+            e.sample("prefixwall_packets_total", {{"family", family_label(f)}, {"outcome", outcome_name(o)}},
+                     in.now->global[global_index(f, o)].packets);
+    e.family("prefixwall_bytes_total", "counter",
+             "Bytes of the packets judged by the XDP program, by address family and outcome.");
+    for (unsigned f = 0; f < PW_FAMILY_MAX; f++)
+        for (unsigned o = 0; o < PW_OUTCOME_MAX; o++)
+            e.sample("prefixwall_bytes_total", {{"family", family_label(f)}, {"outcome", outcome_name(o)}},
+                     in.now->global[global_index(f, o)].bytes);
+
+    auto sources = source_loads(rules, *in.now, in.retired);
+    e.family("prefixwall_source_packets_total", "counter",
+             "Packets that matched the rules of a source (rules since removed included).");
+    for (const auto& s : sources)
+        e.sample("prefixwall_source_packets_total", {{"source", s.source}, {"action", s.action}}, s.counter.packets);
+    e.family("prefixwall_source_bytes_total", "counter",
+             "Bytes that matched the rules of a source (rules since removed included).");
+    for (const auto& s : sources)
+        e.sample("prefixwall_source_bytes_total", {{"source", s.source}, {"action", s.action}}, s.counter.bytes);
+
+    // The top K prefixes by recent packet rate (by total without a
+    // previous snapshot), one series per (prefix, source).
+    auto top = rank_rules(rules, *in.now, in.before, in.before ? SortKey::pps : SortKey::packets, in.top_k);
+    e.family("prefixwall_prefix_packets_total", "counter",
+             "Packets that matched a prefix; only the top K prefixes by recent rate.");
+    for (const auto& r : top)
+        for (const auto& [name, claim] : r.rule->claims)
+            e.sample("prefixwall_prefix_packets_total",
+                     {{"prefix", r.rule->prefix.to_string()}, {"source", name}, {"action", action_name(r.rule->action())}},
+                     r.counter.packets);
+    e.family("prefixwall_prefix_bytes_total", "counter",
+             "Bytes that matched a prefix; only the top K prefixes by recent rate.");
+    for (const auto& r : top)
+        for (const auto& [name, claim] : r.rule->claims)
+            e.sample("prefixwall_prefix_bytes_total",
+                     {{"prefix", r.rule->prefix.to_string()}, {"source", name}, {"action", action_name(r.rule->action())}},
+                     r.counter.bytes);
+
+    // Rules in force per family, action and source (claims).
+    std::map<std::tuple<std::string, std::string, std::string>, uint64_t> counts;
+    for (const auto& [p, r] : rules.rules())
+        for (const auto& [name, claim] : r.claims)
+            counts[{family_name(p.family), action_name(claim.action), name}]++;
+    e.family("prefixwall_rules", "gauge", "Prefixes in force, by family, action and source.");
+    for (const auto& [k, n] : counts)
+        e.sample("prefixwall_rules", {{"family", std::get<0>(k)}, {"action", std::get<1>(k)}, {"source", std::get<2>(k)}}, n);
+    e.family("prefixwall_rules_capacity", "gauge", "Rules each family's map can hold.");
+    e.sample("prefixwall_rules_capacity", {{"family", "ipv4"}}, static_cast<uint64_t>(in.capacity.max_rules_v4));
+    e.sample("prefixwall_rules_capacity", {{"family", "ipv6"}}, static_cast<uint64_t>(in.capacity.max_rules_v6));
+
+    e.family("prefixwall_sync_last_success_timestamp_seconds", "gauge",
+             "When a source last synced successfully (unix time).");
+    for (const auto& [name, s] : in.syncs)
+        e.sample("prefixwall_sync_last_success_timestamp_seconds", {{"source", name}}, s.last_success);
+    e.family("prefixwall_sync_duration_seconds", "gauge", "How long a source's last sync took.");
+    for (const auto& [name, s] : in.syncs)
+        e.sample("prefixwall_sync_duration_seconds", {{"source", name}}, s.last_duration);
+    e.family("prefixwall_sync_failures_total", "counter",
+             "Syncs of a source that failed or were refused by a guard.");
+    for (const auto& [name, s] : in.syncs)
+        e.sample("prefixwall_sync_failures_total", {{"source", name}}, s.failures);
+    e.family("prefixwall_sync_entries", "gauge", "Entries of a source in force after its last good sync.");
+    for (const auto& [name, s] : in.syncs)
+        e.sample("prefixwall_sync_entries", {{"source", name}}, static_cast<uint64_t>(s.entries));
+
+    e.family("prefixwall_interface_attached", "gauge", "1 when the XDP program is attached to the interface.");
+    for (const auto& a : in.attachments) {
+        auto it = in.attached.find(a.ifname);
+        e.sample("prefixwall_interface_attached",
+                 {{"interface", a.ifname}, {"mode", mode_name(a.mode)}, {"match", match_name(a.match)}},
+                 static_cast<uint64_t>(it != in.attached.end() && it->second));
+    }
+    e.family("prefixwall_build_info", "gauge", "Version of prefixwall, as a label.");
+    e.sample("prefixwall_build_info", {{"version", PREFIXWALL_VERSION}}, uint64_t{1});
+    return e.text();
+}
+
+MetricsInput metrics_input(const RuleSet& rules, const StateStore& store, const Dataplane* dp,
+                           const LoadSnapshot& now, const LoadSnapshot* before, size_t top_k)
+{
+    MetricsInput in;
+    in.rules = &rules;
+    in.now = &now;
+    in.before = before;
+    in.top_k = top_k;
+    in.retired = store.load_retired();
+    for (const auto& name : store.synced_sources()) {
+        SourceMeta m = store.load_source_meta(name);
+        in.syncs[name] = SyncRecord{static_cast<double>(m.last_success), m.last_duration, m.failures,
+                                    m.entries};
+    }
+    in.attachments = store.load_attachments();
+    if (dp) {
+        in.capacity = dp->capacity();
+        for (const auto& a : in.attachments)
+            in.attached[a.ifname] = dp->attached(a.ifname);
+    }
+    return in;
+}
+
+} // namespace pw

@@ -1,0 +1,314 @@
+#include "report/render.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+namespace pw {
+using nlohmann::json;
+
+const char* outcome_name(unsigned o)
+{
+    static const char* names[PW_OUTCOME_MAX] = {"dropped", "allowed", "monitored",
+                                                "passed",  "malformed", "non_ip"};
+    return o < PW_OUTCOME_MAX ? names[o] : "?";
+}
+
+const char* family_label(unsigned f)
+{
+    static const char* names[PW_FAMILY_MAX] = {"ipv4", "ipv6", "other"};
+    return f < PW_FAMILY_MAX ? names[f] : "?";
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const char* sep)
+{
+    std::string s;
+    for (const auto& x : v)
+        s += (s.empty() ? "" : sep) + x;
+    return s;
+}
+
+std::string comments(const Rule& r)
+{
+    std::vector<std::string> c;
+    for (const auto& [_, claim] : r.claims)
+        if (!claim.comment.empty())
+            c.push_back(claim.comment);
+    return join(c, "; ");
+}
+
+json rule_json(const Rule& r)
+{
+    json claims = json::array();
+    for (const auto& [source, c] : r.claims)
+        claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment}});
+    return {{"id", r.id},
+            {"prefix", r.prefix.to_string()},
+            {"action", action_name(r.action())},
+            {"sources", r.sources()},
+            {"claims", claims}};
+}
+
+// A plain text table: columns padded to their widest cell.
+class Table {
+public:
+    explicit Table(std::vector<std::string> head) { rows_.push_back(std::move(head)); }
+    void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+    void print(std::ostream& out) const
+    {
+        std::vector<size_t> w(rows_[0].size(), 0);
+        for (const auto& r : rows_)
+            for (size_t i = 0; i < r.size(); i++)
+                w[i] = std::max(w[i], r[i].size());
+        for (const auto& r : rows_) {
+            std::string line;
+            for (size_t i = 0; i < r.size(); i++) {
+                line += r[i];
+                if (i + 1 < r.size())
+                    line += std::string(w[i] - r[i].size() + 2, ' ');
+            }
+            while (!line.empty() && line.back() == ' ')
+                line.pop_back();
+            out << line << "\n";
+        }
+    }
+
+private:
+    std::vector<std::vector<std::string>> rows_;
+};
+
+} // namespace
+
+void print_rules(std::ostream& out, const RuleSet& rules, const std::string& source, bool as_json)
+{
+    json arr = json::array();
+    Table t({"ID", "PREFIX", "ACTION", "SOURCES", "COMMENT"});
+    for (const auto& [p, r] : rules.rules()) {
+        if (!source.empty() && !r.claims.contains(source))
+            continue;
+        if (as_json)
+            arr.push_back(rule_json(r));
+        else
+            t.add({std::to_string(r.id), p.to_string(), action_name(r.action()),
+                   join(r.sources(), ","), comments(r)});
+    }
+    if (as_json)
+        out << json{{"rules", arr}}.dump(2) << "\n";
+    else
+        t.print(out);
+}
+
+void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
+{
+    const char* verdict = r.drop ? "drop" : "pass";
+    if (as_json) {
+        json j{{"address", r.address.to_string()}, {"match", nullptr}, {"verdict", verdict}};
+        if (r.rule)
+            j["match"] = {{"prefix", r.rule->prefix.to_string()},
+                          {"action", action_name(r.rule->action())},
+                          {"sources", r.rule->sources()},
+                          {"rule_id", r.rule->id}};
+        out << j.dump(2) << "\n";
+        return;
+    }
+    out << r.address.to_string() << ": " << verdict;
+    if (r.rule)
+        out << " (" << r.rule->prefix.to_string() << " " << action_name(r.rule->action())
+            << ", sources " << join(r.rule->sources(), ",") << ")";
+    else
+        out << " (no rule)";
+    out << "\n";
+}
+
+void print_status(std::ostream& out, const Controller& c, bool as_json)
+{
+    const Dataplane* dp = c.dataplane();
+    auto attachments = c.attachments();
+    const RuleSet& rules = c.rules();
+    json j;
+    j["pin_dir"] = dp ? dp->pin_dir().string() : "";
+    j["interfaces"] = json::array();
+    for (const auto& a : attachments)
+        j["interfaces"].push_back({{"interface", a.ifname},
+                                   {"ifindex", a.ifindex},
+                                   {"mode", mode_name(a.mode)},
+                                   {"match", match_name(a.match)},
+                                   {"dry_run", a.dry_run},
+                                   {"malformed", a.malformed_drop ? "drop" : "pass"},
+                                   {"engine", engine_name(a.engine)},
+                                   {"attached", dp && dp->attached(a.ifname)}});
+    for (Family f : {Family::v4, Family::v6}) {
+        json fam;
+        for (Action a : {Action::block, Action::allow, Action::monitor})
+            fam["rules"][action_name(a)] = rules.count(f, a);
+        fam["used"] = rules.count(f);
+        fam["capacity"] = dp ? (f == Family::v4 ? dp->capacity().max_rules_v4
+                                                : dp->capacity().max_rules_v6)
+                             : 0;
+        if (dp) {
+            auto table = dp->compiled_table(f);
+            bool published = table.size() > PW_CL_H_WORDS && table[PW_CL_H_MAGIC] == PW_CL_MAGIC;
+            fam["compiled_table_bytes"] = published ? table[PW_CL_H_WORDS] * 8 : 0;
+            fam["compiled_table_rules"] = published ? table[PW_CL_H_RULES] : 0;
+            fam["compiled_table_capacity_bytes"] = table.size() * 8;
+        }
+        j["families"][family_name(f)] = fam;
+    }
+    j["counter_slots"] = dp ? dp->capacity().counter_slots : 0;
+    size_t in_use = 0;
+    if (dp)
+        for (uint64_t w : dp->compiled_results())
+            in_use += w != 0;
+    j["compiled_results_in_use"] = in_use;
+    if (as_json) {
+        out << j.dump(2) << "\n";
+        return;
+    }
+    if (!dp) {
+        out << "no prefixwall maps pinned (nothing attached, no rules)\n";
+        return;
+    }
+    out << "pin dir: " << dp->pin_dir().string() << "\n\ninterfaces:\n";
+    if (attachments.empty())
+        out << "  (none attached)\n";
+    Table ti({"  INTERFACE", "MODE", "MATCH", "ENGINE", "DRY-RUN", "MALFORMED", "STATE"});
+    for (const auto& i : j["interfaces"])
+        ti.add({"  " + i["interface"].get<std::string>(), i["mode"], i["match"], i["engine"],
+                i["dry_run"].get<bool>() ? "yes" : "no", i["malformed"],
+                i["attached"].get<bool>() ? "attached" : "MISSING"});
+    if (!attachments.empty())
+        ti.print(out);
+    out << "\nrules:\n";
+    Table tr({"  FAMILY", "BLOCK", "ALLOW", "MONITOR", "USED", "CAPACITY", "TABLE MiB"});
+    for (Family f : {Family::v4, Family::v6}) {
+        const json& fam = j["families"][family_name(f)];
+        char table[48];
+        std::snprintf(table, sizeof(table), "%.1f/%.0f",
+                      fam["compiled_table_bytes"].get<double>() / 1048576,
+                      fam["compiled_table_capacity_bytes"].get<double>() / 1048576);
+        tr.add({std::string("  ") + family_name(f), fam["rules"]["block"].dump(),
+                fam["rules"]["allow"].dump(), fam["rules"]["monitor"].dump(),
+                fam["used"].dump(), fam["capacity"].dump(), table});
+    }
+    tr.print(out);
+}
+
+std::string human(double v)
+{
+    const char* units[] = {"", "k", "M", "G", "T"};
+    int u = 0;
+    while (v >= 1000 && u < 4) {
+        v /= 1000;
+        u++;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f%s" : "%.1f%s", v, units[u]);
+    return buf;
+}
+
+void print_stats(std::ostream& out, const StatsView& v, bool as_json)
+{
+    bool rates = v.before != nullptr;
+    double dt = rates ? std::chrono::duration<double>(v.now->at - v.before->at).count() : 0;
+    auto rate = [&](uint64_t a, uint64_t b) { return dt > 0 && b >= a ? static_cast<double>(b - a) / dt : 0.0; };
+    Counter overflow;
+    overflow = v.now->by_rule[0];
+
+    if (as_json) {
+        json rules = json::array();
+        for (const auto& r : v.rules) {
+            json j{{"id", r.rule->id},
+                   {"prefix", r.rule->prefix.to_string()},
+                   {"action", action_name(r.rule->action())},
+                   {"sources", r.rule->sources()},
+                   {"packets", r.counter.packets},
+                   {"bytes", r.counter.bytes}};
+            if (rates) {
+                j["pps"] = r.pps;
+                j["bps"] = r.bps;
+            }
+            rules.push_back(j);
+        }
+        json sources = json::array();
+        for (const auto& s : v.sources)
+            sources.push_back({{"source", s.source}, {"action", s.action},
+                               {"packets", s.counter.packets}, {"bytes", s.counter.bytes}});
+        json totals = json::array();
+        for (unsigned f = 0; f < PW_FAMILY_MAX; f++)
+            for (unsigned o = 0; o < PW_OUTCOME_MAX; o++) {
+                const Counter& x = v.now->global[global_index(f, o)];
+                json t{{"family", family_label(f)}, {"outcome", outcome_name(o)},
+                       {"packets", x.packets}, {"bytes", x.bytes}};
+                if (rates) {
+                    const Counter& p = v.before->global[global_index(f, o)];
+                    t["pps"] = rate(p.packets, x.packets);
+                    t["bps"] = rate(p.bytes, x.bytes) * 8;
+                }
+                totals.push_back(t);
+            }
+        json j{{"rules", rules}, {"sources", sources}, {"totals", totals},
+               {"unattributed", {{"packets", overflow.packets}, {"bytes", overflow.bytes}}}};
+        if (rates)
+            j["interval_seconds"] = dt;
+        out << j.dump(2) << "\n";
+        return;
+    }
+    std::vector<std::string> head{"PREFIX", "ACTION", "SOURCES", "PACKETS", "BYTES"};
+    if (rates) {
+        head.push_back("PPS");
+        head.push_back("BPS");
+    }
+    Table t(head);
+    for (const auto& r : v.rules) {
+        std::vector<std::string> row{r.rule->prefix.to_string(), action_name(r.rule->action()),
+                                     join(r.rule->sources(), ","), std::to_string(r.counter.packets),
+                                     std::to_string(r.counter.bytes)};
+        if (rates) {
+            row.push_back(human(r.pps));
+            row.push_back(human(r.bps));
+        }
+        t.add(row);
+    }
+    t.print(out);
+    if (overflow.packets)
+        out << "(" << overflow.packets << " packets hit rules after every counter slot was "
+            << "taken: counted in the totals only; raise --counter-slots)\n";
+    if (!v.sources.empty()) {
+        out << "\n";
+        Table ts({"SOURCE", "ACTION", "PACKETS", "BYTES"});
+        for (const auto& s : v.sources)
+            ts.add({s.source, s.action, std::to_string(s.counter.packets), std::to_string(s.counter.bytes)});
+        ts.print(out);
+    }
+    out << "\n";
+    std::vector<std::string> th{"FAMILY", "OUTCOME", "PACKETS", "BYTES"};
+    if (rates) {
+        th.push_back("PPS");
+        th.push_back("BPS");
+    }
+    Table tt(th);
+    for (unsigned f = 0; f < PW_FAMILY_MAX; f++)
+        for (unsigned o = 0; o < PW_OUTCOME_MAX; o++) {
+            const Counter& x = v.now->global[global_index(f, o)];
+            if (x.packets == 0)
+                continue;
+            std::vector<std::string> row{family_label(f), outcome_name(o), std::to_string(x.packets),
+                                         std::to_string(x.bytes)};
+            if (rates) {
+                const Counter& p = v.before->global[global_index(f, o)];
+                row.push_back(human(rate(p.packets, x.packets)));
+                row.push_back(human(rate(p.bytes, x.bytes) * 8));
+            }
+            tt.add(row);
+        }
+    tt.print(out);
+}
+
+} // namespace pw

@@ -1,0 +1,89 @@
+// The state directory: rule metadata (ids, sources, comments) and the
+// attachments, which the kernel maps cannot hold. Every file is replaced
+// atomically (write a temporary, fsync, rename), so a crash leaves the old
+// or the new version, never a mix. A "pending" marker written before the
+// maps change and removed after the state is saved tells the next command
+// that maps and state may differ and must be reconciled.
+#pragma once
+
+#include "base/counter.hpp"
+#include "store/rules.hpp"
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pw {
+
+enum class XdpMode { native, generic };
+enum class Match : uint8_t { src = 1, dst = 2, both = 3 };
+// The lookup engine of a program instance (values as PW_ENGINE_*).
+enum class Engine : uint8_t { trie = 0, compiled = 1 };
+
+const char* mode_name(XdpMode m);
+XdpMode parse_mode(std::string_view text);
+const char* match_name(Match m);
+Match parse_match(std::string_view text);
+const char* engine_name(Engine e);
+Engine parse_engine(std::string_view text);
+
+struct Attachment {
+    std::string ifname;
+    int ifindex = 0;
+    XdpMode mode = XdpMode::native;
+    Match match = Match::both;
+    bool dry_run = false;
+    bool malformed_drop = false;
+    Engine engine = Engine::compiled;
+};
+
+// What the state remembers of a source's last good sync.
+struct SourceMeta {
+    std::string locations; // the locations it came from, one per line
+    std::string settings;  // fingerprint of what shaped the result (format, action, guards)
+    std::string etag, last_modified;
+    size_t entries = 0;
+    int64_t last_success = 0; // unix seconds
+    double last_duration = 0; // seconds
+    uint64_t failures = 0;    // failed or refused syncs, ever
+};
+
+class StateStore {
+public:
+    explicit StateStore(std::filesystem::path dir);
+
+    const std::filesystem::path& dir() const { return dir_; }
+    void ensure_dir() const;
+
+    RuleSet load_rules() const;
+    void save_rules(const RuleSet& rules) const;
+
+    std::vector<Attachment> load_attachments() const;
+    void save_attachments(const std::vector<Attachment>& a) const;
+
+    SourceMeta load_source_meta(const std::string& source) const;
+    void save_source_meta(const std::string& source, SourceMeta meta) const;
+    void forget_source_meta(const std::string& source) const;
+    // Counts a failed or refused sync of `source`.
+    void record_sync_failure(const std::string& source) const;
+    std::vector<std::string> synced_sources() const;
+
+    // Counts of rules (and claims) that are gone, per source: they stay
+    // in the source's totals so those never go backwards.
+    std::map<std::string, Counter> load_retired() const;
+    void save_retired(const std::map<std::string, Counter>& retired) const;
+
+    bool pending() const;
+    void mark_pending() const;
+    void clear_pending() const;
+
+    // Removes every file this store writes (detach --purge).
+    void purge() const;
+
+private:
+    void write_atomic(const std::string& name, const std::string& content) const;
+    std::filesystem::path dir_;
+};
+
+} // namespace pw
