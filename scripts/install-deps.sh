@@ -19,6 +19,8 @@ packages=(
   doctest-dev libcpp-httplib-dev prometheus clang-tidy openssl
   # lab and demo: namespaces, veth, traffic
   iproute2 iputils-ping ethtool python3 util-linux tmux
+  # docs test: renders the installed man page
+  man-db
   # soak: counts packets that get through at the lab server
   iptables
 )

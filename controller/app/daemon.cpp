@@ -1,8 +1,11 @@
 #include "app/daemon.hpp"
 
 #include "base/error.hpp"
+#include "kernel/pin_layout.hpp"
+#include "registry/sync_report.hpp"
+#include "registry/sync_runner.hpp"
 #include "report/metrics.hpp"
-#include "store/rules_cache.hpp"
+#include "session/reader.hpp"
 
 #include <httplib.h>
 
@@ -29,29 +32,6 @@ void log_line(const std::string& line)
     std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     std::lock_guard<std::mutex> g(log_mutex);
     std::cerr << stamp << " " << line << std::endl;
-}
-
-std::string summary(const SyncReport& r)
-{
-    if (r.not_modified) {
-        std::string s = "sync " + r.source + ": not modified in " +
-                        std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
-        for (const auto& w : r.warnings)
-            s += "; WARNING: " + w;
-        return s;
-    }
-    std::string s = "sync " + r.source + ": +" + std::to_string(r.added) + " -" + std::to_string(r.removed) +
-                    " =" + std::to_string(r.unchanged) + " in " +
-                    std::to_string(static_cast<int>(r.seconds * 1000)) + " ms";
-    if (r.rejected)
-        s += ", " + std::to_string(r.rejected) + " lines rejected";
-    for (const auto& [g, n] : r.refused_by_guard)
-        s += ", guard " + g + " refused " + std::to_string(n);
-    if (!r.refused.empty())
-        s += "; REFUSED: " + r.refused + "; the last good version stays in force";
-    for (const auto& w : r.warnings)
-        s += "; WARNING: " + w;
-    return s;
 }
 
 // Stops sleeping threads at once.
@@ -110,26 +90,13 @@ private:
 
     void sync_once()
     {
-        try {
-            SourceMeta meta = StateStore(opts_.paths.state_dir).load_source_meta(spec_.name);
-            FetchedSource fetched = fetch_source(spec_, sync_, meta); // no lock held
-            if (stop_.stopped())
-                return;
-            Controller ctl(opts_.paths, opts_.capacity, true);
-            SyncReport r = apply_source(ctl, std::move(fetched), sync_);
-            if (!r.refused.empty() && !sync_.dry_run)
-                ctl.store().record_sync_failure(spec_.name);
-            log_line(summary(r));
-            for (const auto& line : ctl.reattach_missing())
-                log_line(line);
-        } catch (const std::exception& e) {
-            try {
-                Controller ctl(opts_.paths, opts_.capacity, true);
-                ctl.store().record_sync_failure(spec_.name);
-            } catch (const std::exception&) {
-            }
-            log_line("sync " + spec_.name + " failed: " + e.what() + "; the last good version stays in force");
-        }
+        SyncRun run{opts_.paths, opts_.capacity, true, [this] { return stop_.stopped(); }};
+        SyncOutcome o = run_sync(run, spec_, sync_);
+        if (stop_.stopped() && !o.report)
+            return;
+        log_line(summary_line(o));
+        for (const auto& line : o.notices)
+            log_line(line);
     }
 
     const DaemonOptions& opts_;
@@ -139,33 +106,25 @@ private:
     std::thread thread_;
 };
 
-// The /metrics view: counters read straight from the pinned maps and the
-// rules from the state (re-read only when it changes), without the
-// pin-dir lock, so a sync being applied never holds a scrape up; rates
-// from the previous scrape.
+// The /metrics view: the read-only entry point (session/reader.hpp), so a
+// sync being applied never holds a scrape up; rates from the previous
+// scrape.
 class MetricsView {
 public:
-    explicit MetricsView(const DaemonOptions& o) : opts_(o), rules_(StateStore(o.paths.state_dir)) {}
+    explicit MetricsView(const DaemonOptions& o) : opts_(o) {}
 
     std::string render(size_t top_k)
     {
         std::lock_guard<std::mutex> g(m_);
-        if (dp_ && !dp_->still_pinned()) {
-            // The pins were removed (and maybe recreated) under us: read
-            // the maps pinned now, and start the rates afresh.
-            dp_.reset();
-            have_prev_ = false;
-        }
-        if (!dp_) {
-            PinDirLock lock(opts_.paths.pin_dir); // only to open the maps consistently
-            dp_ = Dataplane::open(opts_.paths.pin_dir, opts_.capacity, false);
-        }
-        if (!dp_)
-            throw Error("no maps pinned under " + opts_.paths.pin_dir.string());
-        LoadSnapshot now = read_load(*dp_);
+        if (!reader_)
+            reader_.emplace(opts_.paths, opts_.capacity);
+        else if (reader_->refresh())
+            have_prev_ = false; // the pins were recreated under us: rates start afresh
+        const Dataplane& dp = reader_->dataplane();
+        LoadSnapshot now = read_load(dp);
         const LoadSnapshot* before = have_prev_ ? &prev_ : nullptr;
         std::string text = render_metrics(
-            metrics_input(rules_.get(), rules_.store(), &*dp_, now, before, top_k));
+            metrics_input(reader_->rules(), reader_->store(), &dp, now, before, top_k));
         prev_ = std::move(now);
         have_prev_ = true;
         return text;
@@ -174,8 +133,7 @@ public:
 private:
     const DaemonOptions& opts_;
     std::mutex m_;
-    RulesCache rules_;
-    std::optional<Dataplane> dp_;
+    std::optional<Reader> reader_;
     LoadSnapshot prev_;
     bool have_prev_ = false;
 };
@@ -251,7 +209,7 @@ int run_daemon(const DaemonOptions& opts)
         }
     });
     http.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
-        bool ok = fs::exists(opts.paths.pin_dir / "maps" / "active_v4");
+        bool ok = !missing_maps(opts.paths.pin_dir).any();
         res.status = ok ? 200 : 503;
         res.set_content(ok ? "ok\n" : "no maps pinned\n", "text/plain");
     });

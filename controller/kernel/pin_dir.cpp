@@ -1,6 +1,7 @@
 #include "kernel/pin_dir.hpp"
 
 #include "base/error.hpp"
+#include "kernel/pin_layout.hpp"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -40,10 +41,10 @@ void ensure_pin_dir(const fs::path& dir)
         throw Error("pin directory " + dir.string() + ": " + ec.message());
     if (!on_bpffs(dir))
         mount_bpffs(dir);
-    for (const char* sub : {"maps", "links"}) {
-        fs::create_directories(dir / sub, ec);
+    for (const fs::path& sub : {maps_dir(dir), links_dir(dir)}) {
+        fs::create_directories(sub, ec);
         if (ec)
-            throw Error("pin directory " + (dir / sub).string() + ": " + ec.message());
+            throw Error("pin directory " + sub.string() + ": " + ec.message());
     }
 }
 

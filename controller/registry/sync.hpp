@@ -9,8 +9,6 @@
 #include "registry/guards.hpp"
 #include "registry/parser.hpp"
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <chrono>
 #include <map>
 #include <optional>
@@ -77,8 +75,5 @@ FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, cons
 SyncReport apply_source(Controller& ctl, FetchedSource&& fetched, const SyncOptions& opts);
 // Both phases. Throws Error for a failed fetch or parse (nothing changed).
 SyncReport sync_source(Controller& ctl, const SourceSpec& spec, const SyncOptions& opts);
-
-nlohmann::json to_json(const SyncReport& r);
-void print_report(std::ostream& out, const SyncReport& r);
 
 } // namespace pw

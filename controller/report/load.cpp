@@ -1,6 +1,7 @@
 #include "report/load.hpp"
 
 #include "base/error.hpp"
+#include "report/rates.hpp"
 
 #include <algorithm>
 
@@ -23,10 +24,6 @@ SortKey parse_sort_key(std::string_view s)
     if (s == "bps") return SortKey::bps;
     throw Error("bad sort key '" + std::string(s) + "': expected packets, bytes, pps or bps");
 }
-
-namespace {
-
-} // namespace
 
 double sort_value(const RuleLoad& r, SortKey k)
 {
@@ -69,21 +66,21 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
                                  const std::string& source)
 {
     std::vector<RuleLoad> out;
-    double dt = before ? std::chrono::duration<double>(now.at - before->at).count() : 0;
+    double dt = before ? seconds_between(before->at, now.at) : 0;
+    auto row = [&](uint32_t id, const Counter& c) {
+        RuleLoad l{nullptr, c, 0, 0};
+        if (before) {
+            Rate r = rate_between(before->by_rule[id], c, dt);
+            l.pps = r.pps;
+            l.bps = r.bps;
+        }
+        return l;
+    };
     auto add = [&](const Rule* r, const Counter& c) {
         if (!source.empty() && !r->claims.contains(source))
             return;
-        RuleLoad l{r, c, 0, 0};
-        if (before && dt > 0) {
-            Counter prev;
-            prev = before->by_rule[r->id];
-            // A count below the previous one means the rule was replaced
-            // (counter slots given back): no rate for this interval.
-            if (c.packets >= prev.packets && c.bytes >= prev.bytes) {
-                l.pps = static_cast<double>(c.packets - prev.packets) / dt;
-                l.bps = static_cast<double>(c.bytes - prev.bytes) * 8 / dt;
-            }
-        }
+        RuleLoad l = row(r->id, c);
+        l.rule = r;
         out.push_back(l);
     };
     if (!source.empty()) {
@@ -95,17 +92,6 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
         // Rank (value, id) pairs first, without the rules: small and cache
         // friendly for a million entries; build the full rows for the
         // ones kept only.
-        auto row = [&](uint32_t id, const Counter& c) {
-            RuleLoad l{nullptr, c, 0, 0};
-            if (before && dt > 0) {
-                Counter prev = before->by_rule[id];
-                if (c.packets >= prev.packets && c.bytes >= prev.bytes) {
-                    l.pps = static_cast<double>(c.packets - prev.packets) / dt;
-                    l.bps = static_cast<double>(c.bytes - prev.bytes) * 8 / dt;
-                }
-            }
-            return l;
-        };
         std::vector<std::pair<double, uint32_t>> ranked;
         ranked.reserve(now.by_rule.limit());
         now.by_rule.for_each([&](uint32_t id, const Counter& c) {

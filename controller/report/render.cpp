@@ -1,5 +1,7 @@
 #include "report/render.hpp"
 
+#include "report/rates.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -11,19 +13,6 @@
 
 namespace pw {
 using nlohmann::json;
-
-const char* outcome_name(unsigned o)
-{
-    static const char* names[PW_OUTCOME_MAX] = {"dropped", "allowed", "monitored",
-                                                "passed",  "malformed", "non_ip"};
-    return o < PW_OUTCOME_MAX ? names[o] : "?";
-}
-
-const char* family_label(unsigned f)
-{
-    static const char* names[PW_FAMILY_MAX] = {"ipv4", "ipv6", "other"};
-    return f < PW_FAMILY_MAX ? names[f] : "?";
-}
 
 namespace {
 
@@ -216,8 +205,7 @@ std::string human(double v)
 void print_stats(std::ostream& out, const StatsView& v, bool as_json)
 {
     bool rates = v.before != nullptr;
-    double dt = rates ? std::chrono::duration<double>(v.now->at - v.before->at).count() : 0;
-    auto rate = [&](uint64_t a, uint64_t b) { return dt > 0 && b >= a ? static_cast<double>(b - a) / dt : 0.0; };
+    double dt = rates ? seconds_between(v.before->at, v.now->at) : 0;
     Counter overflow;
     overflow = v.now->by_rule[0];
 
@@ -248,8 +236,9 @@ void print_stats(std::ostream& out, const StatsView& v, bool as_json)
                        {"packets", x.packets}, {"bytes", x.bytes}};
                 if (rates) {
                     const Counter& p = v.before->global[global_index(f, o)];
-                    t["pps"] = rate(p.packets, x.packets);
-                    t["bps"] = rate(p.bytes, x.bytes) * 8;
+                    Rate r = rate_between(p, x, dt);
+                    t["pps"] = r.pps;
+                    t["bps"] = r.bps;
                 }
                 totals.push_back(t);
             }
@@ -303,8 +292,9 @@ void print_stats(std::ostream& out, const StatsView& v, bool as_json)
                                          std::to_string(x.bytes)};
             if (rates) {
                 const Counter& p = v.before->global[global_index(f, o)];
-                row.push_back(human(rate(p.packets, x.packets)));
-                row.push_back(human(rate(p.bytes, x.bytes) * 8));
+                Rate r = rate_between(p, x, dt);
+                row.push_back(human(r.pps));
+                row.push_back(human(r.bps));
             }
             tt.add(row);
         }

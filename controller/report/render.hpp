@@ -23,7 +23,4 @@ void print_stats(std::ostream& out, const StatsView& v, bool json);
 // 1234567 -> "1.2M"
 std::string human(double v);
 
-const char* outcome_name(unsigned outcome);
-const char* family_label(unsigned family); // ipv4, ipv6, other
-
 } // namespace pw

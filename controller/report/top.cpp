@@ -2,7 +2,8 @@
 
 #include "base/error.hpp"
 #include "report/render.hpp"
-#include "store/rules_cache.hpp"
+#include "report/rates.hpp"
+#include "session/reader.hpp"
 
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -84,19 +85,12 @@ const char* sort_name(SortKey k)
 
 int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey key)
 {
-    std::optional<Dataplane> dp;
-    {
-        PinDirLock lock(paths.pin_dir); // only to open the maps consistently
-        dp = Dataplane::open(paths.pin_dir, cap, false);
-    }
-    if (!dp)
-        throw Error("no prefixwall maps pinned under " + paths.pin_dir.string());
-    StateStore store(paths.state_dir);
-    RulesCache rules(store);
+    Reader reader(paths, cap);
+    const Dataplane* dp = &reader.dataplane();
     RawTerminal term;
     LoadSnapshot before = read_load(*dp);
     std::map<std::string, std::pair<uint64_t, uint64_t>> if_before; // rx packets, bytes
-    auto attachments = store.load_attachments();
+    auto attachments = reader.store().load_attachments();
     auto if_counts = [&](const std::string& ifname) {
         fs::path base = fs::path("/sys/class/net") / ifname / "statistics";
         return std::make_pair(read_u64(base / "rx_packets"), read_u64(base / "rx_bytes"));
@@ -119,8 +113,13 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
                 if (c == 'y') key = SortKey::bytes;
             }
         }
+        if (reader.refresh()) { // the pins were recreated: rates start afresh
+            dp = &reader.dataplane();
+            before = read_load(*dp);
+            continue;
+        }
         LoadSnapshot now = read_load(*dp);
-        double dt = std::chrono::duration<double>(now.at - before.at).count();
+        double dt = seconds_between(before.at, now.at);
         if (dt <= 0)
             continue;
         auto [cols, rows] = terminal_size();
@@ -136,14 +135,13 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
 
         // Totals: dropped vs everything passed, by rate.
         auto rate_of = [&](unsigned outcome) {
-            uint64_t p0 = 0, p1 = 0, b0 = 0, b1 = 0;
+            Counter c0, c1;
             for (unsigned f = 0; f < PW_FAMILY_MAX; f++) {
-                p0 += before.global[global_index(f, outcome)].packets;
-                p1 += now.global[global_index(f, outcome)].packets;
-                b0 += before.global[global_index(f, outcome)].bytes;
-                b1 += now.global[global_index(f, outcome)].bytes;
+                c0 += before.global[global_index(f, outcome)];
+                c1 += now.global[global_index(f, outcome)];
             }
-            return std::make_pair((p1 - p0) / dt, (b1 - b0) * 8 / dt);
+            Rate r = rate_between(c0, c1, dt);
+            return std::make_pair(r.pps, r.bps);
         };
         auto dropped = rate_of(PW_OUTCOME_DROPPED);
         double passed_pps = 0, passed_bps = 0;
@@ -160,7 +158,7 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
                  width)
           << "\n";
 
-        const RuleSet& rs = rules.get();
+        const RuleSet& rs = reader.rules();
         // Per source (rate) and per interface (received, from the kernel).
         std::map<std::string, double> src_pps;
         auto ranked = rank_rules(rs, now, &before, key, 0);
@@ -175,7 +173,7 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
         for (const auto& a : attachments) {
             auto c = if_counts(a.ifname);
             auto& b = if_before[a.ifname];
-            line += " " + a.ifname + " rx " + human((c.first - b.first) / dt) + "pps";
+            line += " " + a.ifname + " rx " + human(per_second(b.first, c.first, dt)) + "pps";
             b = c;
         }
         o << fit(line, width) << "\n\n";

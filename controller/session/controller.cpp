@@ -285,15 +285,9 @@ void Controller::detach_all(bool purge)
 
 LookupResult Controller::lookup(const Address& addr) const
 {
-    LookupResult r;
-    r.address = addr;
     if (!dp_)
-        return r;
-    if (auto v = dp_->lookup(addr)) {
-        r.rule = rules().find_id(v->rule_id);
-        r.drop = v->action == PW_ACTION_BLOCK;
-    }
-    return r;
+        return LookupResult{addr};
+    return lookup_in(*dp_, rules(), addr);
 }
 
 } // namespace pw

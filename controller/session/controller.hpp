@@ -8,6 +8,8 @@
 #include "kernel/dataplane.hpp"
 #include "kernel/pin_dir.hpp"
 #include "store/rules.hpp"
+#include "session/paths.hpp"
+#include "session/reader.hpp"
 #include "store/state_store.hpp"
 
 #include <filesystem>
@@ -18,20 +20,9 @@
 
 namespace pw {
 
-struct Paths {
-    std::filesystem::path pin_dir = "/sys/fs/bpf/prefixwall";
-    std::filesystem::path state_dir = "/var/lib/prefixwall";
-};
-
 struct CommitReport {
     size_t inserted = 0, updated = 0, erased = 0;
     double in_force_seconds = 0; // from the start of the commit to the swap
-};
-
-struct LookupResult {
-    Address address;
-    const Rule* rule = nullptr; // the longest match in the data plane
-    bool drop = false;
 };
 
 class Controller {

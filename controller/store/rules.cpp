@@ -25,25 +25,6 @@ RuleSet& RuleSet::operator=(const RuleSet& o)
     return *this;
 }
 
-const char* action_name(Action a)
-{
-    switch (a) {
-    case Action::block: return "block";
-    case Action::allow: return "allow";
-    case Action::monitor: return "monitor";
-    }
-    return "?";
-}
-
-Action parse_action(std::string_view text)
-{
-    if (text == "block") return Action::block;
-    if (text == "allow") return Action::allow;
-    if (text == "monitor") return Action::monitor;
-    throw Error("bad action '" + std::string(text) +
-                "': expected block, allow or monitor");
-}
-
 Action Rule::action() const
 {
     bool block = false;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/prefix.hpp"
+#include "base/vocabulary.hpp"
 
 #include <cstdint>
 #include <map>
@@ -14,11 +15,6 @@
 #include <vector>
 
 namespace pw {
-
-enum class Action : uint8_t { block = 1, allow = 2, monitor = 3 };
-
-const char* action_name(Action a);
-Action parse_action(std::string_view text); // throws Error
 
 struct Claim {
     Action action = Action::block;

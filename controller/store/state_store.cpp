@@ -18,42 +18,6 @@
 namespace pw {
 namespace fs = std::filesystem;
 
-const char* mode_name(XdpMode m) { return m == XdpMode::native ? "native" : "generic"; }
-
-XdpMode parse_mode(std::string_view t)
-{
-    if (t == "native") return XdpMode::native;
-    if (t == "generic") return XdpMode::generic;
-    throw Error("bad mode '" + std::string(t) + "': expected native or generic");
-}
-
-const char* engine_name(Engine e) { return e == Engine::trie ? "trie" : "compiled"; }
-
-Engine parse_engine(std::string_view t)
-{
-    if (t == "trie") return Engine::trie;
-    if (t == "compiled") return Engine::compiled;
-    throw Error("bad engine '" + std::string(t) + "': expected trie or compiled");
-}
-
-const char* match_name(Match m)
-{
-    switch (m) {
-    case Match::src: return "src";
-    case Match::dst: return "dst";
-    case Match::both: return "both";
-    }
-    return "?";
-}
-
-Match parse_match(std::string_view t)
-{
-    if (t == "src") return Match::src;
-    if (t == "dst") return Match::dst;
-    if (t == "both") return Match::both;
-    throw Error("bad match '" + std::string(t) + "': expected src, dst or both");
-}
-
 namespace {
 
 constexpr const char* kRulesFile = "rules.tsv";

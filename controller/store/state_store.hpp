@@ -6,6 +6,7 @@
 // that maps and state may differ and must be reconciled.
 #pragma once
 
+#include "base/attachment.hpp"
 #include "base/counter.hpp"
 #include "store/rules.hpp"
 
@@ -15,28 +16,6 @@
 #include <vector>
 
 namespace pw {
-
-enum class XdpMode { native, generic };
-enum class Match : uint8_t { src = 1, dst = 2, both = 3 };
-// The lookup engine of a program instance (values as PW_ENGINE_*).
-enum class Engine : uint8_t { trie = 0, compiled = 1 };
-
-const char* mode_name(XdpMode m);
-XdpMode parse_mode(std::string_view text);
-const char* match_name(Match m);
-Match parse_match(std::string_view text);
-const char* engine_name(Engine e);
-Engine parse_engine(std::string_view text);
-
-struct Attachment {
-    std::string ifname;
-    int ifindex = 0;
-    XdpMode mode = XdpMode::native;
-    Match match = Match::both;
-    bool dry_run = false;
-    bool malformed_drop = false;
-    Engine engine = Engine::compiled;
-};
 
 // What the state remembers of a source's last good sync.
 struct SourceMeta {

@@ -1,7 +1,7 @@
 // Building the compiled engine's table in userspace: time to build and to
 // write it, and its size, for registry files.
 //   build/tests/compiled_build_bench FILE...   (.gz read through zcat)
-#include "kernel/compiled.hpp"
+#include "kernel/compiled_table.hpp"
 #include "corpus.hpp"
 #include "random_rules.hpp"
 

@@ -2,7 +2,7 @@
 // rule set's reference longest match: random nested rules of both
 // families, and hand-picked shapes (a /0, /16 edges, lone /32s and /128s
 // stored as tails, deep IPv6 chains, runs of equal leaves).
-#include "kernel/compiled.hpp"
+#include "kernel/compiled_table.hpp"
 #include "random_rules.hpp"
 
 #include "prefixwall/abi.h"

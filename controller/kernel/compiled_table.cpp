@@ -1,4 +1,4 @@
-#include "kernel/compiled.hpp"
+#include "kernel/compiled_table.hpp"
 
 #include "base/error.hpp"
 

@@ -1,0 +1,112 @@
+#include "app/command.hpp"
+
+#include "app/commands/commands.hpp"
+
+#include <array>
+
+namespace pw {
+namespace po = boost::program_options;
+
+namespace {
+
+const std::array<CommandSpec, 14> kCommands{{
+    {"attach", "IFACE [--mode native|generic] [--match src|dst|both] [--engine compiled|trie] "
+               "[--malformed pass|drop] [--dry-run]",
+     "attach the filter to an interface (again: swap its settings without a gap)",
+     "Every attached interface shares one rule set and one set of counters.",
+     Operand::interface, true, make_attach},
+    {"detach", "IFACE | --all [--purge]", "detach the filter from an interface, or from all",
+     "With --all --purge, the rules, counters and state go too.", Operand::interface, true, make_detach},
+    {"status", "[--json]", "attachments, rule counts per family and action, map capacity", "",
+     Operand::none, true, make_status},
+    {"add", "PREFIX... [--action block|allow|monitor] [--source NAME] [--comment TEXT]",
+     "add rules by hand, in force when the command returns",
+     "A prefix is a.b.c.d[/n] or x::y[/n]; host bits are masked with a warning. An allow rule "
+     "inside a block is an exception; a monitor rule counts without dropping.",
+     Operand::prefix, true, make_add},
+    {"del", "PREFIX... [--source NAME]", "remove rules (or only one source's claims on them)", "",
+     Operand::prefix, true, make_del},
+    {"list", "[--source NAME] [--json]", "the rules in force, with their sources and comments", "",
+     Operand::none, true, make_list},
+    {"lookup", "ADDRESS [--json]", "which rule the data plane applies to an address",
+     "The answer comes from the table in force, walked in userspace the way the XDP program walks it.",
+     Operand::address, true, make_lookup},
+    {"stats", "[--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]",
+     "packets and bytes per rule, per source and per outcome", "", Operand::none, true, make_stats},
+    {"top", "[--interval S] [--sort pps|bps|packets|bytes]",
+     "a live view of the busiest prefixes (keys: p b t y, q quits)", "", Operand::none, true, make_top},
+    {"metrics", "[--output FILE] [--metrics-top-k K]", "the Prometheus text exposition, once", "",
+     Operand::none, true, make_metrics},
+    {"sync", "--source NAME --from LOCATION... [--format F] [--action A] | --config FILE [--source NAME] "
+             "[--dry-run] [--json] [guards]",
+     "make a source's rules equal a registry, as one version",
+     "A failed fetch, a parse error under --strict or a refusal by a guard changes nothing: the "
+     "last good version stays in force.",
+     Operand::none, true, make_sync},
+    {"serve", "[--config FILE] [--listen ADDR:PORT] [--attach IFACE]... [--source SPEC]... [guards]",
+     "the daemon: follow registries, serve /metrics and /healthz",
+     "SIGHUP reloads the configuration (a bad one is refused and the old one kept); SIGTERM stops "
+     "the daemon and leaves the data plane filtering.",
+     Operand::none, true, make_serve},
+    {"help", "[COMMAND]", "this summary, or one command's help", "", Operand::command, false, make_help},
+    {"version", "", "the version", "", Operand::none, false, make_version},
+}};
+
+} // namespace
+
+std::span<const CommandSpec> command_table() { return kCommands; }
+
+const CommandSpec* find_command(std::string_view name)
+{
+    for (const auto& c : kCommands)
+        if (name == c.name)
+            return &c;
+    return nullptr;
+}
+
+po::options_description global_options(Global* g)
+{
+    static Global scratch;
+    if (!g)
+        g = &scratch;
+    po::options_description o;
+    o.add_options()
+        ("pin-dir", po::value<std::string>()->value_name("DIR")->notifier(
+             [g](const std::string& v) { g->paths.pin_dir = v; }),
+         "pinned maps and links (/sys/fs/bpf/prefixwall, or $PREFIXWALL_PIN_DIR)")
+        ("state-dir", po::value<std::string>()->value_name("DIR")->notifier(
+             [g](const std::string& v) { g->paths.state_dir = v; }),
+         "rule metadata (/var/lib/prefixwall, or $PREFIXWALL_STATE_DIR)")
+        ("max-rules-v4", po::value(&g->capacity.max_rules_v4)->value_name("N"),
+         "capacity of the IPv4 rules when the maps are created (2000000)")
+        ("max-rules-v6", po::value(&g->capacity.max_rules_v6)->value_name("N"),
+         "capacity of the IPv6 rules when the maps are created (1000000)")
+        ("counter-slots", po::value(&g->capacity.counter_slots)->value_name("N"),
+         "per-rule counter cells when created (131072, a power of 2)")
+        ("table-mb-v4", po::value(&g->capacity.table_mb_v4)->value_name("N"),
+         "MiB of each copy of the compiled IPv4 table when created (16: a 1M-prefix BGP table takes 7.3)")
+        ("table-mb-v6", po::value(&g->capacity.table_mb_v6)->value_name("N"),
+         "the same for IPv6 (16: the RKN IPv6 list takes 7.1)")
+        ("verbose,v", po::bool_switch(&g->verbose), "libbpf's debug messages")
+        ("help,h", "this summary");
+    return o;
+}
+
+po::options_description command_options(const CommandSpec& spec, Command& cmd)
+{
+    po::options_description o(std::string(spec.name) + " options");
+    cmd.options(o);
+    o.add_options()("help,h", "this command's help");
+    return o;
+}
+
+void need_args(const std::vector<std::string>& pos, size_t min, size_t max, const std::string& cmd,
+               const std::string& what)
+{
+    if (pos.size() < min)
+        throw UsageError(cmd + ": missing " + what);
+    if (pos.size() > max)
+        throw UsageError(cmd + ": unexpected argument '" + pos[max] + "'");
+}
+
+} // namespace pw

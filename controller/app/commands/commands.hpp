@@ -1,0 +1,29 @@
+// The makers of every command, one per row of the command table
+// (app/command_table.cpp). Grouped by what they act on.
+#pragma once
+
+#include "app/command.hpp"
+
+namespace pw {
+
+// interfaces.cpp: the XDP attachments.
+std::unique_ptr<Command> make_attach();
+std::unique_ptr<Command> make_detach();
+std::unique_ptr<Command> make_status();
+// rules.cpp: rules by hand, and what is in force.
+std::unique_ptr<Command> make_add();
+std::unique_ptr<Command> make_del();
+std::unique_ptr<Command> make_list();
+std::unique_ptr<Command> make_lookup();
+// sync.cpp: registries, once or as a daemon.
+std::unique_ptr<Command> make_sync();
+std::unique_ptr<Command> make_serve();
+// load.cpp: counters and rates.
+std::unique_ptr<Command> make_stats();
+std::unique_ptr<Command> make_top();
+std::unique_ptr<Command> make_metrics();
+// meta.cpp: about prefixwall itself.
+std::unique_ptr<Command> make_help();
+std::unique_ptr<Command> make_version();
+
+} // namespace pw

@@ -1,0 +1,151 @@
+#include "app/commands/commands.hpp"
+
+#include "app/config.hpp"
+#include "report/render.hpp"
+#include "session/controller.hpp"
+#include "session/reader.hpp"
+
+#include <ostream>
+#include <set>
+
+namespace pw {
+namespace po = boost::program_options;
+
+namespace {
+
+std::vector<Prefix> parse_prefixes(const std::vector<std::string>& texts, std::ostream& err)
+{
+    std::vector<Prefix> out;
+    out.reserve(texts.size());
+    for (const auto& t : texts) {
+        bool masked = false;
+        Prefix p = Prefix::parse(t, &masked);
+        if (masked)
+            err << "warning: " << t << " has host bits set; using " << p.to_string() << "\n";
+        out.push_back(p);
+    }
+    return out;
+}
+
+class Add : public Command {
+public:
+    void options(po::options_description& o) override
+    {
+        o.add_options()
+            ("action", po::value(&action_)->default_value("block")->value_name("block|allow|monitor"),
+             "block drops; allow makes an exception inside a block; monitor only counts")
+            ("source", po::value(&source_)->default_value("cli")->value_name("NAME"),
+             "the source the claims belong to")
+            ("comment", po::value(&comment_)->default_value("")->value_name("TEXT"),
+             "free text kept with the claim");
+    }
+    int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
+    {
+        need_args(pos, 1, SIZE_MAX, "add", "prefix");
+        Action a = parse_action(action_);
+        if (source_.empty())
+            throw UsageError("add: --source must not be empty");
+        check_source_name(source_);
+        auto prefixes = parse_prefixes(pos, ctx.err);
+        Controller c(ctx.global.paths, ctx.global.capacity, true);
+        RuleSet next = c.rules();
+        for (const auto& p : prefixes)
+            next.add(p, source_, Claim{a, comment_});
+        auto r = c.commit(next);
+        c.store().forget_source_meta(source_); // its claims no longer match the registry
+        ctx.out << "added " << prefixes.size() << " prefix" << (prefixes.size() == 1 ? "" : "es")
+                << " (" << r.inserted << " new, " << r.updated << " changed)\n";
+        return 0;
+    }
+
+private:
+    std::string action_, source_, comment_;
+};
+
+class Del : public Command {
+public:
+    void options(po::options_description& o) override
+    {
+        o.add_options()("source", po::value(&source_)->default_value("")->value_name("NAME"),
+                        "remove only this source's claims (a rule stays while others claim it)");
+    }
+    int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
+    {
+        need_args(pos, 1, SIZE_MAX, "del", "prefix");
+        auto prefixes = parse_prefixes(pos, ctx.err);
+        Controller c(ctx.global.paths, ctx.global.capacity, false);
+        RuleSet next = c.rules();
+        std::set<std::string> touched;
+        for (const auto& p : prefixes) {
+            const Rule* r = next.find(p);
+            if (!r)
+                throw Error("del: no rule for " + p.to_string() + "; nothing changed");
+            if (!source_.empty() && !r->claims.contains(source_))
+                throw Error("del: " + p.to_string() + " is not listed by source '" + source_ +
+                            "'; nothing changed");
+            for (const auto& name : r->sources())
+                if (source_.empty() || name == source_)
+                    touched.insert(name);
+            next.remove(p, source_);
+        }
+        auto r = c.commit(next);
+        for (const auto& name : touched)
+            c.store().forget_source_meta(name); // its claims no longer match the registry
+        ctx.out << "deleted " << prefixes.size() << (source_.empty() ? "" : " claim")
+                << (prefixes.size() == 1 ? "" : "s") << " (" << r.erased << " rules removed, "
+                << r.updated << " changed)\n";
+        return 0;
+    }
+
+private:
+    std::string source_;
+};
+
+class List : public Command {
+public:
+    void options(po::options_description& o) override
+    {
+        o.add_options()
+            ("source", po::value(&source_)->default_value("")->value_name("NAME"), "only this source's rules")
+            ("json,j", po::bool_switch(&json_), "machine output");
+    }
+    int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
+    {
+        need_args(pos, 0, 0, "list", "");
+        Controller c(ctx.global.paths, ctx.global.capacity, false);
+        print_rules(ctx.out, c.rules(), source_, json_);
+        return 0;
+    }
+
+private:
+    std::string source_;
+    bool json_ = false;
+};
+
+class Lookup : public Command {
+public:
+    void options(po::options_description& o) override
+    {
+        o.add_options()("json,j", po::bool_switch(&json_), "machine output");
+    }
+    int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
+    {
+        need_args(pos, 1, 1, "lookup", "address");
+        Address a = Address::parse(pos[0]);
+        Reader reader(ctx.global.paths, ctx.global.capacity);
+        print_lookup(ctx.out, reader.lookup(a), json_);
+        return 0;
+    }
+
+private:
+    bool json_ = false;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_add() { return std::make_unique<Add>(); }
+std::unique_ptr<Command> make_del() { return std::make_unique<Del>(); }
+std::unique_ptr<Command> make_list() { return std::make_unique<List>(); }
+std::unique_ptr<Command> make_lookup() { return std::make_unique<Lookup>(); }
+
+} // namespace pw
