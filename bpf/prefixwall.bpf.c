@@ -6,95 +6,18 @@
  *
  * One object, loaded once per attachment with that attachment's settings
  * in .rodata (match, dry-run, malformed policy, lookup engine), all loads
- * sharing the pinned maps of bpf/lib/maps.h. The engine is a constant, so
- * the verifier drops the other engine's code from each instance.
+ * sharing the pinned maps of bpf/lib/maps.h. The lookup itself is
+ * bpf/lib/lookup.h, shared with the benchmark programs.
  */
 #include "lib/parsing.h"
 #include "lib/maps.h"
+#include "lib/lookup.h"
 #include "lib/counters.h"
-#include "lib/compiled.h"
 
 const volatile __u8 cfg_match = PW_MATCH_BOTH;
 const volatile __u8 cfg_dry_run = 0;
 const volatile __u8 cfg_malformed_drop = 0;
 const volatile __u8 cfg_record_last = 0;
-const volatile __u8 cfg_engine = PW_ENGINE_COMPILED;
-
-static __always_inline struct hit trie_hit(struct pw_rule_value *v)
-{
-	struct hit h = {};
-
-	if (v) {
-		h.slot = &v->counter_slot;
-		h.rule_id = v->rule_id;
-		h.action = v->action;
-	}
-	return h;
-}
-
-static __always_inline struct hit compiled_hit(struct cl_hit c)
-{
-	struct hit h = {};
-
-	if (c.result && c.action) {
-		h.slot = (__u32 *)c.result + 1;
-		h.rule_id = (__u32)*c.result;
-		h.action = c.action;
-	}
-	return h;
-}
-
-/* The rule version in force for a family: the engine's outer slot, read
- * once per packet so that both addresses are judged by the same version
- * (a swap between the two lookups would otherwise judge the source by one
- * version and the destination by the next). */
-static __always_inline void *version_v4(void)
-{
-	__u32 zero = 0;
-
-	if (cfg_engine == PW_ENGINE_COMPILED)
-		return bpf_map_lookup_elem(&compiled_v4, &zero);
-	return bpf_map_lookup_elem(&active_v4, &zero);
-}
-
-static __always_inline void *version_v6(void)
-{
-	__u32 zero = 0;
-
-	if (cfg_engine == PW_ENGINE_COMPILED)
-		return bpf_map_lookup_elem(&compiled_v6, &zero);
-	return bpf_map_lookup_elem(&active_v6, &zero);
-}
-
-static __always_inline struct hit lookup_v4(void *version, __be32 addr)
-{
-	if (cfg_engine == PW_ENGINE_COMPILED) {
-		return compiled_hit(cl_lookup(version, (__u64)bpf_ntohl(addr) << 32, 0,
-					      PW_CL_V4_LEVELS));
-	} else {
-		struct pw_key_v4 key = { .prefixlen = 32 };
-
-		__builtin_memcpy(key.addr, &addr, sizeof(key.addr));
-		return trie_hit(bpf_map_lookup_elem(version, &key));
-	}
-}
-
-static __always_inline struct hit lookup_v6(void *version, const struct in6_addr *addr)
-{
-	if (cfg_engine == PW_ENGINE_COMPILED) {
-		__u64 hi = ((__u64)bpf_ntohl(addr->in6_u.u6_addr32[0]) << 32) |
-			   bpf_ntohl(addr->in6_u.u6_addr32[1]);
-		__u64 lo = ((__u64)bpf_ntohl(addr->in6_u.u6_addr32[2]) << 32) |
-			   bpf_ntohl(addr->in6_u.u6_addr32[3]);
-
-		return compiled_hit(cl_lookup(version, hi, lo, PW_CL_MAX_LEVELS));
-	} else {
-		struct pw_key_v6 key = { .prefixlen = 128 };
-
-		__builtin_memcpy(key.addr, addr, sizeof(key.addr));
-		return trie_hit(bpf_map_lookup_elem(version, &key));
-	}
-}
 
 static __always_inline void record_last(struct hit *src, struct hit *dst,
 					__u32 verdict, __u32 outcome)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The compiled engine's lookup: a walk of the table described in
- * include/prefixwall/abi.h (PW_CL_*), built by controller/compiled.cpp.
- * controller/compiled.cpp has the same walk in userspace (compiled_lookup)
+ * include/prefixwall/abi.h (PW_CL_*), built by controller/kernel/compiled_table.cpp.
+ * controller/kernel/compiled_table.cpp has the same walk in userspace (compiled_lookup)
  * and the tests hold both to the rule set's reference lookup.
  *
  * Every word is read through bpf_map_lookup_elem on the copy in force;

@@ -15,6 +15,7 @@
 #define PW_BPF_COUNTERS_H
 
 #include "maps.h"
+#include "lookup.h"
 
 /* Ring size minus one (the ring size is a power of two). */
 const volatile __u32 cfg_slot_mask = 0;
@@ -59,12 +60,6 @@ static __always_inline __u32 take_slot(__u32 rule_id)
 }
 
 /* A judged address's longest match, whichever engine found it. */
-struct hit {
-	__u32 *slot;   /* the rule's counter slot in the engine's value */
-	__u32 rule_id;
-	__u8 action;   /* PW_ACTION_NONE: no rule matched */
-};
-
 static __always_inline void count_rule(struct hit *h, __u64 bytes)
 {
 	__u32 slot = *h->slot;

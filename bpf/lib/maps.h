@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The data plane's maps. Sizes here are placeholders: the controller sets
- * max_entries before load (controller/dataplane.cpp) and pins every map
+ * max_entries before load (controller/kernel/pin_layout.hpp lists them) and pins every map
  * under the pin directory, so all attached interfaces share one rule set
  * and one set of counters.
  */

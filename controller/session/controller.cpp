@@ -32,7 +32,8 @@ std::vector<std::string> Controller::reattach_missing()
     std::vector<std::string> done;
     if (!dp_)
         return done;
-    for (auto& a : store_.load_attachments()) {
+    auto list = store_.load_attachments();
+    for (auto& a : list) {
         if (dp_->attached(a.ifname))
             continue;
         try {
@@ -42,6 +43,8 @@ std::vector<std::string> Controller::reattach_missing()
             done.push_back(a.ifname + " is detached and cannot be re-attached: " + e.what());
         }
     }
+    if (!done.empty())
+        store_.save_attachments(list); // an interface made anew has a new index
     return done;
 }
 
@@ -67,6 +70,7 @@ void Controller::recover_attachments()
             said += "; " + a.ifname + ": " + e.what();
         }
     }
+    store_.save_attachments(list);
     std::cerr << "prefixwall: warning: " << said << "\n";
 }
 
@@ -255,6 +259,7 @@ void Controller::attach(Attachment a)
         store_.save_attachments(before);
         throw;
     }
+    list.back() = a; // with the interface index the kernel layer filled in
     store_.save_attachments(list);
 }
 

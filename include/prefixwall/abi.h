@@ -3,7 +3,7 @@
  * The one definition of everything the XDP data plane and the controller
  * share: map keys, map values, counter layouts and constants. Included by
  * bpf/prefixwall.bpf.c and by the C++ controller (which static_asserts the
- * layout in controller/abi_check.cpp). Change it on both sides at once or
+ * layout in controller/kernel/abi_check.cpp). Change it on both sides at once or
  * not at all: pinned maps outlive binaries, so a layout change is a breaking
  * change of the pinned state (bump PW_ABI_VERSION).
  */
@@ -49,7 +49,7 @@ struct pw_rule_value {
 /*
  * The compiled engine (--engine compiled): a longest-prefix-match table the
  * controller builds in userspace and publishes in one BPF_F_MMAPABLE array
- * of 64-bit words per copy (controller/compiled.cpp builds it,
+ * of 64-bit words per copy (controller/kernel/compiled_table.cpp builds it,
  * bpf/lib/compiled.h walks it). A Poptrie-style multibit trie:
  *
  *   key      the address as 128 bits (hi, lo); IPv4 sits in the top 32
@@ -74,8 +74,9 @@ struct pw_rule_value {
  * compare-and-swap on the high half) needs no carrying between versions;
  * the index of a deleted rule is reused only after the swap.
  *
- * u32 tables are packed two per word, low half first (the mapping is an
- * array of words: see MACHINE-NOTES on mmapped arrays).
+ * u32 tables are packed two per word, low half first: a BPF_F_MMAPABLE
+ * array maps each element at its value size rounded up to 8 bytes, so an
+ * array of __u32 values would not be a packed __u32[] in the mapping.
  */
 #define PW_CL_NODE (1u << 31)   /* direct entry: a node index follows */
 #define PW_CL_TAIL (1u << 30)   /* leaf: a tail index follows */

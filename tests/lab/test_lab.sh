@@ -56,6 +56,13 @@ expect "ping v6 passes" lab ping 2001:db8:2::2 1
 echo "# attached, no rules"
 expect "attach rc (native)" lab pw attach rc
 expect "attach rs (native)" lab pw attach rs
+saved_ifindex() { # IFACE: the index the state recorded for an attachment
+  lab pw status --json | python3 -c '
+import json, sys
+print(next((i["ifindex"] for i in json.load(sys.stdin)["interfaces"] if i["interface"] == sys.argv[1]), "absent"))' "$1"
+}
+expect_eq "the saved attachment of rc carries its real interface index" \
+  "$(lab exec router cat /sys/class/net/rc/ifindex)" "$(saved_ifindex rc)"
 expect "ping v4 passes" lab ping 198.51.100.2
 expect "ping v6 passes" lab ping 2001:db8:2::2
 expect_eq "udp v4: 10 of 10 arrive" 10 "$(lab udp 198.51.100.2 10)"
