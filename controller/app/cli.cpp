@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <ostream>
 #include <unistd.h>
 
@@ -43,82 +44,56 @@ bool takes_value(const po::option_description* d, const std::string& token)
     return d && token.find('=') == std::string::npos && d->semantic()->max_tokens() > 0;
 }
 
-// The command line in three parts: the global options (wherever they
-// stand, before or after the command), the command's name, and the rest.
-struct Split {
-    std::vector<std::string> global, rest;
+// The command line in one pass: the global options (wherever they stand,
+// before or after the command), the command's name, its options and its
+// positional arguments. Positionals are taken out here, before
+// Boost.Program_options sees the options: its positional handling slows
+// down badly with tens of thousands of arguments (`add` with a whole list
+// of prefixes). An option that takes a value keeps the token after it;
+// `--` ends the options.
+struct CommandLine {
+    std::vector<std::string> global, options, positionals;
     std::string command;
 };
 
-Split split_command_line(const std::vector<std::string>& args, const po::options_description& global)
+CommandLine split_command_line(const std::vector<std::string>& args, const po::options_description& global,
+                               const std::function<const po::options_description*(const std::string&)>& command_opts)
 {
-    Split s;
-    size_t at = 0;
-    for (; at < args.size(); at++) {
-        const std::string& a = args[at];
-        if (a.size() < 2 || a[0] != '-')
-            break;
-        s.global.push_back(a);
-        if (takes_value(option_named(global, a), a) && at + 1 < args.size())
-            s.global.push_back(args[++at]);
-    }
-    if (at == args.size())
-        return s;
-    s.command = args[at];
-    for (size_t i = at + 1; i < args.size(); i++) {
-        const std::string& a = args[i];
-        if (a == "--") { // the rest is the command's, verbatim
-            s.rest.insert(s.rest.end(), args.begin() + static_cast<long>(i), args.end());
-            break;
-        }
-        const po::option_description* d = option_named(global, a);
-        if (!d || a == "--help" || a == "-h") {
-            s.rest.push_back(a);
-            continue;
-        }
-        s.global.push_back(a);
-        if (takes_value(d, a) && i + 1 < args.size())
-            s.global.push_back(args[++i]);
-    }
-    return s;
-}
-
-// Takes the positional arguments out before Boost.Program_options sees
-// the rest: its positional handling slows down badly with tens of
-// thousands of arguments (`add` with a whole list of prefixes). An option
-// that takes a value keeps the token after it; `--` ends the options.
-std::vector<std::string> split_positionals(const std::vector<std::string>& args,
-                                           const po::options_description& opts,
-                                           std::vector<std::string>& pos)
-{
-    std::vector<std::string> options;
+    CommandLine c;
+    const po::options_description* own = nullptr;
     for (size_t i = 0; i < args.size(); i++) {
         const std::string& a = args[i];
-        if (a == "--") {
-            pos.insert(pos.end(), args.begin() + static_cast<long>(i) + 1, args.end());
-            break;
-        }
-        if (a.size() < 2 || a[0] != '-') {
-            pos.push_back(a);
+        if (c.command.empty() && (a.size() < 2 || a[0] != '-')) {
+            c.command = a;
+            own = command_opts(a);
             continue;
         }
-        options.push_back(a);
-        if (takes_value(option_named(opts, a), a) && i + 1 < args.size())
-            options.push_back(args[++i]);
+        if (!c.command.empty() && a == "--") {
+            c.positionals.insert(c.positionals.end(), args.begin() + static_cast<long>(i) + 1, args.end());
+            break;
+        }
+        if (!c.command.empty() && (a.size() < 2 || a[0] != '-')) {
+            c.positionals.push_back(a);
+            continue;
+        }
+        // An option: the command's own --help, a global one, or the command's.
+        const po::option_description* g = option_named(global, a);
+        bool is_global = g && (c.command.empty() || (a != "--help" && a != "-h"));
+        auto& into = is_global ? c.global : c.options;
+        const po::option_description* d = is_global ? g : own ? option_named(*own, a) : nullptr;
+        into.push_back(a);
+        if (takes_value(d, a) && i + 1 < args.size())
+            into.push_back(args[++i]);
     }
-    return options;
+    return c;
 }
 
-int run_command(const CommandSpec& spec, const Global& g, const std::vector<std::string>& args,
-                std::ostream& out, std::ostream& err)
+int run_command(const CommandSpec& spec, Command& cmd, const po::options_description& opts,
+                const Global& g, const CommandLine& line, std::ostream& out, std::ostream& err)
 {
-    auto cmd = spec.make();
-    po::options_description opts = command_options(spec, *cmd);
-    std::vector<std::string> pos;
     po::variables_map vm;
     try {
-        auto options = split_positionals(args, opts, pos);
-        po::store(po::command_line_parser(options).options(opts).run(), vm);
+        po::store(po::command_line_parser(line.options).options(opts).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
         throw UsageError(std::string(spec.name) + ": " + e.what());
@@ -133,7 +108,7 @@ int run_command(const CommandSpec& spec, const Global& g, const std::vector<std:
                         ": needs root (CAP_BPF and CAP_NET_ADMIN) to reach the BPF maps");
         check_kernel();
     }
-    return cmd->run(CommandContext{g, out, err}, pos);
+    return cmd.run(CommandContext{g, out, err}, line.positionals);
 }
 
 } // namespace
@@ -156,24 +131,33 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     };
     try {
         po::options_description global = global_options(&g);
-        Split s = split_command_line(args, global);
+        const CommandSpec* spec = nullptr;
+        std::unique_ptr<Command> cmd;
+        po::options_description opts;
+        CommandLine line = split_command_line(args, global, [&](const std::string& name) {
+            spec = find_command(name);
+            if (!spec)
+                return static_cast<const po::options_description*>(nullptr);
+            cmd = spec->make();
+            opts.add(command_options(*spec, *cmd));
+            return static_cast<const po::options_description*>(&opts);
+        });
         po::variables_map vm;
         try {
-            po::store(po::command_line_parser(s.global).options(global).run(), vm);
+            po::store(po::command_line_parser(line.global).options(global).run(), vm);
             po::notify(vm);
         } catch (const po::error& e) {
             throw UsageError(e.what());
         }
-        if (vm.count("help") || s.command.empty()) {
+        if (vm.count("help") || line.command.empty()) {
             (vm.count("help") ? out : err) << usage_text();
             return vm.count("help") ? 0 : 2;
         }
-        const CommandSpec* spec = find_command(s.command);
         if (!spec)
-            throw UsageError("unknown command '" + s.command + "' (see 'prefixwall --help')");
+            throw UsageError("unknown command '" + line.command + "' (see 'prefixwall --help')");
         g_verbose = g.verbose;
         libbpf_set_print(libbpf_print);
-        return run_command(*spec, g, s.rest, out, err);
+        return run_command(*spec, *cmd, opts, g, line, out, err);
     } catch (const UsageError& e) {
         return fail(e, 2);
     } catch (const std::exception& e) {

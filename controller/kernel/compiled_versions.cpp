@@ -26,16 +26,16 @@ void CompiledVersions::create_missing(const fs::path& pin_dir, const Capacity& w
     for (Family f : {Family::v4, Family::v6}) {
         uint32_t words = table_words(want, f);
         for (int copy : {0, 1}) {
-            fs::path p = map_path(pin_dir, table_copy_name(f, copy));
+            fs::path p = map_path(pin_dir, table_copy(f, copy));
             if (UniqueFd fd = try_open_pinned(p)) {
                 words = map_max_entries(fd.get());
                 continue;
             }
-            UniqueFd sibling = try_open_pinned(map_path(pin_dir, table_copy_name(f, 1 - copy)));
+            UniqueFd sibling = try_open_pinned(map_path(pin_dir, table_copy(f, 1 - copy)));
             if (sibling)
                 words = map_max_entries(sibling.get());
             LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
-            create_pinned(p, BPF_MAP_TYPE_ARRAY, table_copy_name(f, copy), 4, 8, words, &o);
+            create_pinned(p, BPF_MAP_TYPE_ARRAY, map_name(table_copy(f, copy)), 4, 8, words, &o);
         }
     }
 }
@@ -45,19 +45,19 @@ CompiledVersions CompiledVersions::open(const fs::path& pin_dir)
     CompiledVersions v;
     for (Family f : {Family::v4, Family::v6}) {
         int fi = fam_index(f);
-        v.outer_[fi] = open_pinned(map_path(pin_dir, table_outer_name(f)));
+        v.outer_[fi] = open_pinned(map_path(pin_dir, table_outer(f)));
         for (int copy : {0, 1}) {
-            v.copies_[fi][copy] = open_pinned(map_path(pin_dir, table_copy_name(f, copy)));
+            v.copies_[fi][copy] = open_pinned(map_path(pin_dir, table_copy(f, copy)));
             int fd = v.copies_[fi][copy].get();
             v.mapped_[fi][copy] = MappedWords(fd, map_max_entries(fd));
             if (!v.mapped_[fi][copy].ok())
-                throw sys_error(std::string("cannot map ") + table_copy_name(f, copy), errno);
+                throw sys_error(std::string("cannot map ") + map_name(table_copy(f, copy)), errno);
         }
         uint32_t zero = 0, inner_id = 0;
         if (bpf_map_lookup_elem(v.outer_[fi].get(), &zero, &inner_id) != 0)
             v.swap_to(f, 0);
     }
-    v.results_ = open_pinned(map_path(pin_dir, "compiled_results"));
+    v.results_ = open_pinned(map_path(pin_dir, PinnedMap::compiled_results));
     v.results_map_ = MappedWords(v.results_.get(), map_max_entries(v.results_.get()));
     if (!v.results_map_.ok())
         throw sys_error("cannot map compiled_results", errno);
@@ -71,12 +71,12 @@ uint32_t CompiledVersions::table_mb(Family f) const
 
 int CompiledVersions::active_copy(Family f) const
 {
-    return active_of(outer_[fam_index(f)].get(), copies_[fam_index(f)], table_outer_name(f));
+    return active_of(outer_[fam_index(f)].get(), copies_[fam_index(f)], map_name(table_outer(f)));
 }
 
 void CompiledVersions::swap_to(Family f, int copy) const
 {
-    point_outer(outer_[fam_index(f)].get(), copies_[fam_index(f)][copy].get(), table_outer_name(f));
+    point_outer(outer_[fam_index(f)].get(), copies_[fam_index(f)][copy].get(), map_name(table_outer(f)));
 }
 
 std::span<const uint64_t> CompiledVersions::table(Family f) const

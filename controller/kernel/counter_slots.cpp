@@ -22,11 +22,11 @@ constexpr uint32_t kHeadKey = 0, kTailKey = 1;
 CounterSlots CounterSlots::open(const std::filesystem::path& pin_dir)
 {
     CounterSlots c;
-    c.cells_ = open_pinned(map_path(pin_dir, "rule_counters"));
-    c.owner_ = open_pinned(map_path(pin_dir, "slot_owner"));
-    c.ring_ = open_pinned(map_path(pin_dir, "slot_ring"));
-    c.ring_ctl_ = open_pinned(map_path(pin_dir, "slot_ring_ctl"));
-    c.global_ = open_pinned(map_path(pin_dir, "global_counters"));
+    c.cells_ = open_pinned(map_path(pin_dir, PinnedMap::rule_counters));
+    c.owner_ = open_pinned(map_path(pin_dir, PinnedMap::slot_owner));
+    c.ring_ = open_pinned(map_path(pin_dir, PinnedMap::slot_ring));
+    c.ring_ctl_ = open_pinned(map_path(pin_dir, PinnedMap::slot_ring_ctl));
+    c.global_ = open_pinned(map_path(pin_dir, PinnedMap::global_counters));
     c.slots_ = map_max_entries(c.ring_.get());
     int ncpus = libbpf_num_possible_cpus();
     c.ncpus_ = ncpus > 0 ? ncpus : 1;

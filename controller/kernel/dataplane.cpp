@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Maps whose ids say whether the pins are still the ones this object opened.
-constexpr std::array<const char*, 2> kIdentityMaps{"global_counters", "compiled_results"};
+constexpr std::array<PinnedMap, 2> kIdentityMaps{PinnedMap::global_counters, PinnedMap::compiled_results};
 
 } // namespace
 
@@ -51,7 +51,7 @@ std::optional<Dataplane> Dataplane::open(const fs::path& pin_dir, const Capacity
     Dataplane dp(pin_dir, TrieVersions::open(pin_dir, want), CompiledVersions::open(pin_dir),
                  CounterSlots::open(pin_dir));
     dp.created_ = missing.any();
-    dp.last_match_ = open_pinned(map_path(pin_dir, "last_match"));
+    dp.last_match_ = open_pinned(map_path(pin_dir, PinnedMap::last_match));
     for (size_t i = 0; i < kIdentityMaps.size(); i++)
         dp.identity_[i] = map_id(open_pinned(map_path(pin_dir, kIdentityMaps[i])).get());
     dp.cap_.max_rules_v4 = dp.tries_.limit(Family::v4);

@@ -48,7 +48,7 @@ void pin_maps(bpf_object* obj, const fs::path& pin_dir, const Capacity& cap)
                         "' (bpf/lib/maps.h and controller/kernel/pin_layout.hpp disagree)");
         if (spec.entries)
             bpf_map__set_max_entries(map, spec.entries(cap));
-        fs::path p = map_path(pin_dir, spec.name);
+        fs::path p = map_path(pin_dir, spec.id);
         if (int err = bpf_map__set_pin_path(map, p.c_str()))
             throw sys_error("pin path " + p.string(), -err);
     }
@@ -63,10 +63,10 @@ std::vector<UniqueFd> set_table_templates(bpf_object* obj, const fs::path& pin_d
 {
     std::vector<UniqueFd> fds;
     for (Family f : {Family::v4, Family::v6}) {
-        bpf_map* outer = bpf_object__find_map_by_name(obj, table_outer_name(f));
-        UniqueFd fd = open_pinned(map_path(pin_dir, table_copy_name(f, 0)));
+        bpf_map* outer = bpf_object__find_map_by_name(obj, map_name(table_outer(f)));
+        UniqueFd fd = open_pinned(map_path(pin_dir, table_copy(f, 0)));
         if (int err = bpf_map__set_inner_map_fd(outer, fd.get()))
-            throw sys_error(std::string("inner map of ") + table_outer_name(f), -err);
+            throw sys_error(std::string("inner map of ") + map_name(table_outer(f)), -err);
         fds.push_back(std::move(fd));
     }
     return fds;

@@ -37,9 +37,9 @@ TrieVersions TrieVersions::open(const fs::path& pin_dir, const Capacity& want)
     TrieVersions t;
     for (Family f : {Family::v4, Family::v6}) {
         int fi = fam_index(f);
-        t.outer_[fi] = open_pinned(map_path(pin_dir, trie_outer_name(f)));
+        t.outer_[fi] = open_pinned(map_path(pin_dir, trie_outer(f)));
         for (int copy : {0, 1}) {
-            fs::path p = map_path(pin_dir, trie_copy_name(f, copy));
+            fs::path p = map_path(pin_dir, trie_copy(f, copy));
             UniqueFd fd = try_open_pinned(p);
             if (!fd) {
                 // Created here, not by libbpf: an outer map only knows a template.
@@ -47,7 +47,7 @@ TrieVersions TrieVersions::open(const fs::path& pin_dir, const Capacity& want)
                 uint32_t entries = f == Family::v4 ? want.max_rules_v4 : want.max_rules_v6;
                 if (copy == 1)
                     entries = map_max_entries(t.copies_[fi][0].get());
-                fd = create_pinned(p, BPF_MAP_TYPE_LPM_TRIE, trie_copy_name(f, copy),
+                fd = create_pinned(p, BPF_MAP_TYPE_LPM_TRIE, map_name(trie_copy(f, copy)),
                                    4 + addr_bytes(f), sizeof(pw_rule_value), entries, &o);
             }
             t.copies_[fi][copy] = std::move(fd);
@@ -63,12 +63,12 @@ TrieVersions TrieVersions::open(const fs::path& pin_dir, const Capacity& want)
 int TrieVersions::active_copy(Family f) const
 {
     return active_of(outer_[fam_index(f)].get(), copies_[fam_index(f)],
-                     trie_outer_name(f));
+                     map_name(trie_outer(f)));
 }
 
 void TrieVersions::swap_to(Family f, int copy) const
 {
-    point_outer(outer_[fam_index(f)].get(), fd(f, copy), trie_outer_name(f));
+    point_outer(outer_[fam_index(f)].get(), fd(f, copy), map_name(trie_outer(f)));
 }
 
 void TrieVersions::write_copy(Family f, int copy, const std::vector<EntryWrite>& writes) const
@@ -111,7 +111,7 @@ void TrieVersions::write_copy(Family f, int copy, const std::vector<EntryWrite>&
         done += count;
         if (err != 0) {
             if (errno != ENOENT)
-                throw sys_error(std::string("cannot delete rules from ") + trie_copy_name(f, copy), errno);
+                throw sys_error(std::string("cannot delete rules from ") + map_name(trie_copy(f, copy)), errno);
             done++; // skip the missing key
         }
     }
@@ -123,7 +123,7 @@ void TrieVersions::write_copy(Family f, int copy, const std::vector<EntryWrite>&
         if (err != 0) {
             if (errno == ENOSPC || errno == E2BIG)
                 throw full_error(f, limit(f));
-            throw sys_error(std::string("cannot write rules to ") + trie_copy_name(f, copy), errno);
+            throw sys_error(std::string("cannot write rules to ") + map_name(trie_copy(f, copy)), errno);
         }
     }
 }
