@@ -23,6 +23,8 @@ packages=(
   man-db
   # soak: counts packets that get through at the lab server
   iptables
+  # benchmarks: the tools prefixwall is compared with, in the same run
+  ipset nftables
 )
 
 missing=()

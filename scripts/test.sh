@@ -12,7 +12,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 echo "== the suite under AddressSanitizer and UndefinedBehaviorSanitizer"
 # The soak's 60 s and the fuzzers (built with ASan by tests/fuzz/run.sh)
 # ran above.
-BUILD_DIR=$top/build-asan PW_SANITIZE=ON TARGETS="prefixwall unit_tests bpf_tests corpus_differential" \
+BUILD_DIR=$top/build-asan PW_SANITIZE=ON TARGETS="prefixwall unit_tests bpf_tests corpus_differential docs" \
   "$top/scripts/build.sh"
 (cd "$top/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -E "^(soak|fuzz_smoke)$")

@@ -5,7 +5,10 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
+#include <arpa/inet.h>
+
 #include <charconv>
+#include <cstring>
 
 namespace pw {
 namespace ip = boost::asio::ip;
@@ -27,31 +30,60 @@ void mask_bytes(std::array<uint8_t, 16>& b, Family f, unsigned len)
         b[i] = 0;
 }
 
+// Dotted-quad IPv4, as inet_pton(AF_INET) reads it: four decimal parts
+// of 0-255, no leading zeros, nothing else.
+bool parse_v4(std::string_view t, std::array<uint8_t, 16>& out)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part != 0) {
+            if (i >= t.size() || t[i] != '.')
+                return false;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < t.size() && i - start < 3 && t[i] >= '0' && t[i] <= '9')
+            v = v * 10 + static_cast<unsigned>(t[i++] - '0');
+        size_t digits = i - start;
+        if (digits == 0 || v > 255 || (digits > 1 && t[start] == '0'))
+            return false;
+        out[static_cast<size_t>(part)] = static_cast<uint8_t>(v);
+    }
+    return i == t.size();
+}
+
+// Parses an address without allocating: the registry parsers call this
+// once per entry, millions of times per sync.
 std::optional<Address> parse_address(std::string_view text, std::string& why)
 {
     if (text.empty()) {
         why = "empty address";
         return std::nullopt;
     }
+    Address out;
+    if (text.find(':') == std::string_view::npos) {
+        if (parse_v4(text, out.bytes))
+            return out;
+        why = "not an IPv4 or IPv6 address";
+        return std::nullopt;
+    }
     if (text.find('%') != std::string_view::npos) {
         why = "scoped addresses are not prefixes";
         return std::nullopt;
     }
-    boost::system::error_code ec;
-    ip::address a = ip::make_address(std::string(text), ec);
-    if (ec) {
+    char buf[INET6_ADDRSTRLEN + 1];
+    bool ok = text.size() < sizeof(buf);
+    if (ok) {
+        std::memcpy(buf, text.data(), text.size());
+        buf[text.size()] = '\0';
+        ok = ::inet_pton(AF_INET6, buf, out.bytes.data()) == 1;
+    }
+    if (!ok) {
         why = "not an IPv4 or IPv6 address";
         return std::nullopt;
     }
-    Address out;
-    if (a.is_v4()) {
-        auto b = a.to_v4().to_bytes();
-        std::copy(b.begin(), b.end(), out.bytes.begin());
-    } else {
-        out.family = Family::v6;
-        auto b = a.to_v6().to_bytes();
-        std::copy(b.begin(), b.end(), out.bytes.begin());
-    }
+    out.family = Family::v6;
     return out;
 }
 

@@ -58,11 +58,14 @@ struct SyncReport {
     std::vector<std::string> warnings; // e.g. TLS verification off
 };
 
+// A source's entries: (prefix, registry reference), sorted by prefix.
+using SortedEntries = std::vector<std::pair<Prefix, std::string>>;
+
 // A source fetched, parsed and guarded, not yet applied.
 struct FetchedSource {
     SourceSpec spec;
     SyncReport report;
-    std::map<Prefix, std::string> accepted; // prefix -> reference
+    SortedEntries accepted; // distinct prefixes, sorted, with their references
     std::string etag, last_modified;
     std::chrono::steady_clock::time_point started;
 };
