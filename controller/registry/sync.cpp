@@ -38,8 +38,10 @@ public:
     // The distinct entries, sorted by prefix.
     SortedEntries take()
     {
-        std::stable_sort(entries_.begin(), entries_.end(),
-                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        auto by_prefix = [](const auto& a, const auto& b) { return a.first < b.first; };
+        // Registries are mostly published sorted: then there is nothing to do.
+        if (!std::is_sorted(entries_.begin(), entries_.end(), by_prefix))
+            std::stable_sort(entries_.begin(), entries_.end(), by_prefix);
         auto end = std::unique(entries_.begin(), entries_.end(),
                                [](const auto& a, const auto& b) { return a.first == b.first; });
         r_.duplicates = static_cast<size_t>(entries_.end() - end);
