@@ -32,14 +32,10 @@ from sync_bench import REG, changed, read_list  # noqa: E402
 BGP = "bgp/derived_v4_prefixes_rv2-20240406.txt.gz"
 
 
-def run(cmd, env=None, stdin=None):
+def run(cmd, env=None):
     """Wall seconds and peak RSS (MiB) of one command, which must succeed."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                         stdin=subprocess.PIPE if stdin else None)
-    if stdin:
-        p.stdin.write(stdin.encode())
-        p.stdin.close()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t0
     err = p.stderr.read().decode(errors="replace")
@@ -80,6 +76,7 @@ def main():
     env = dict(os.environ, PREFIXWALL_PIN_DIR=work + "/bpffs/pins", PREFIXWALL_STATE_DIR=work + "/state")
     rng = random.Random(7)
     entries = read_list(path)
+    count = len(entries)
     full = os.path.join(work, "bgp.txt")
     with open(full, "w") as f:
         f.write("\n".join(entries) + "\n")
@@ -89,10 +86,12 @@ def main():
     one_pct = os.path.join(work, "bgp-1pct.txt")
     with open(one_pct, "w") as f:
         f.write("\n".join(after) + "\n")
+    # A forked child's peak RSS starts at this process's: keep it small.
+    del entries, after
     rows = []
     P = lambda *args: ([pw, *args], env)  # noqa: E731
     try:
-        print("prefixwall, %d rules in force (source bgp) plus a 3-rule source:" % len(entries), flush=True)
+        print("prefixwall, %d rules in force (source bgp) plus a 3-rule source:" % count, flush=True)
         run(*P("sync", "--source", "bgp", "--from", full, "--allow-private"))
         run(*P("add", "203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32", "--source", "small"))
         doc = ["198.18.%d.0/24" % i for i in range(200)]
@@ -118,10 +117,13 @@ def main():
     if shutil.which("ipset"):
         print("ipset hash:net, the same list:", flush=True)
         subprocess.run(["ipset", "destroy", "pwcost"], capture_output=True)
-        restore = "create pwcost hash:net family inet maxelem 4000000\n" + "".join(
-            "add pwcost %s\n" % e for e in entries)
+        restore = os.path.join(work, "set.ipset")
+        with open(full) as src, open(restore, "w") as f:
+            f.write("create pwcost hash:net family inet maxelem 4000000\n")
+            for line in src:
+                f.write("add pwcost %s" % line)
         try:
-            run(["ipset", "restore"], stdin=restore)
+            run(["ipset", "restore", "-file", restore])
             measure(rows, "ipset add", lambda i: [(["ipset", "add", "pwcost", doc[i]], None)], a.rounds)
             measure(rows, "ipset del", lambda i: [(["ipset", "del", "pwcost", doc[i]], None)], a.rounds)
             measure(rows, "ipset test", lambda i: [(["ipset", "test", "pwcost", "8.8.8.8"], None)], a.rounds)
@@ -134,7 +136,8 @@ def main():
         script = os.path.join(work, "set.nft")
         with open(script, "w") as f:
             f.write("table netdev pwcost {\n set s { type ipv4_addr; flags interval; auto-merge; elements = {\n")
-            f.write(",\n".join(entries))
+            with open(full) as src:
+                f.write(",\n".join(line.strip() for line in src))
             f.write("\n} }\n}\n")
         try:
             run(["nft", "-f", script])
