@@ -3,6 +3,13 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
 using namespace pw;
 
 TEST_CASE("IPv4 prefixes parse, normalise and print")
@@ -74,4 +81,50 @@ TEST_CASE("containment, first and last address")
     Prefix q = Prefix::parse("2001:db8:8000::/33");
     CHECK(q.last().to_string() == "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
     CHECK(Prefix::parse("0.0.0.0/0").last().to_string() == "255.255.255.255");
+}
+
+TEST_CASE("address parsing agrees with inet_pton, byte for byte")
+{
+    // The parser is hand-written for speed (a registry sync parses millions
+    // of addresses); inet_pton is the reference it must equal.
+    const char* texts[] = {
+        "0.0.0.0", "255.255.255.255", "192.0.2.1", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3.0",
+        "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ", "1.2.3.4\t",
+        "1.2.3.-4", "1.2.3.+4", "1.2.3.4a", "a.b.c.d", "1234.1.1.1", "1.2.3.255", "00.0.0.0",
+        "0x1.2.3.4", "1,2,3,4", "", "2001:db8::1", "::", "::1", "::ffff:192.0.2.1", "2001:db8::g",
+        "2001:0db8:0000:0000:0000:0000:0000:0001", "1:2:3:4:5:6:7:8:9", ":::", "2001:db8:::1",
+        "1:2:3:4:5:6:1.2.3.4", "fe80::1", "2001:db8::1.2.3.4.5",
+        "2001:0db8:0000:0000:0000:0000:0000:00001",
+    };
+    for (const char* t : texts) {
+        CAPTURE(t);
+        unsigned char want4[4], want6[16];
+        bool v4 = ::inet_pton(AF_INET, t, want4) == 1;
+        bool v6 = !v4 && ::inet_pton(AF_INET6, t, want6) == 1;
+        auto got = Address::try_parse(t);
+        REQUIRE(got.has_value() == (v4 || v6));
+        if (v4) {
+            CHECK(got->family == Family::v4);
+            CHECK(std::memcmp(got->bytes.data(), want4, 4) == 0);
+        } else if (v6) {
+            CHECK(got->family == Family::v6);
+            CHECK(std::memcmp(got->bytes.data(), want6, 16) == 0);
+        }
+    }
+}
+
+TEST_CASE("prefixes order by family, address, then length")
+{
+    std::vector<Prefix> v{Prefix::parse("2001:db8::/32"), Prefix::parse("192.0.2.0/25"),
+                          Prefix::parse("192.0.2.0/24"), Prefix::parse("10.0.0.0/8"),
+                          Prefix::parse("192.0.2.128/25"), Prefix::parse("::/0"),
+                          Prefix::parse("2001:db8:0:0:8000::/65")};
+    std::sort(v.begin(), v.end());
+    std::vector<std::string> got;
+    for (const auto& p : v)
+        got.push_back(p.to_string());
+    CHECK(got == std::vector<std::string>{"10.0.0.0/8", "192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25",
+                                          "::/0", "2001:db8::/32", "2001:db8:0:0:8000::/65"});
+    CHECK(Prefix::parse("192.0.2.0/24") == Prefix::parse("192.0.2.7/24"));
+    CHECK_FALSE(Prefix::parse("192.0.2.0/24") == Prefix::parse("192.0.2.0/25"));
 }
