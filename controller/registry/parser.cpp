@@ -91,6 +91,12 @@ public:
     {
         while (!chunk.empty()) {
             size_t nl = chunk.find('\n');
+            if (buf_.empty() && !overlong_ && nl != std::string_view::npos && nl <= opts_.max_line) {
+                // A whole line inside the chunk: no copy.
+                end_line(chunk.substr(0, nl), false);
+                chunk.remove_prefix(nl + 1);
+                continue;
+            }
             std::string_view part = chunk.substr(0, nl);
             if (!overlong_) {
                 if (buf_.size() + part.size() > opts_.max_line) {
@@ -102,7 +108,7 @@ public:
             }
             if (nl == std::string_view::npos)
                 return;
-            end_line(false);
+            end_line(buf_, false);
             chunk.remove_prefix(nl + 1);
         }
     }
@@ -110,7 +116,7 @@ public:
     void finish() override
     {
         if (!buf_.empty() || overlong_)
-            end_line(true);
+            end_line(buf_, true);
     }
 
     const ParseStats& stats() const override { return stats_; }
@@ -123,14 +129,13 @@ protected:
     ParseStats stats_;
 
 private:
-    void end_line(bool unterminated)
+    void end_line(std::string_view t, bool unterminated)
     {
         stats_.lines++;
         if (overlong_) {
             sink_.reject(Rejection{stats_.lines, "line longer than " + std::to_string(opts_.max_line) +
                                                      " bytes"});
         } else {
-            std::string_view t = buf_;
             if (!t.empty() && t.back() == '\r')
                 t.remove_suffix(1);
             line(t, stats_.lines, unterminated);
@@ -151,8 +156,11 @@ public:
 protected:
     void line(std::string_view t, size_t n, bool) override
     {
-        t = t.substr(0, t.find_first_of("#;"));
-        t = text::trim(t);
+        // A plain loop: find_first_of searches the set once per character.
+        size_t end = 0;
+        while (end < t.size() && t[end] != '#' && t[end] != ';')
+            end++;
+        t = text::trim(t.substr(0, end));
         if (t.empty())
             return;
         stats_.records++;
