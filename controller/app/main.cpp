@@ -1,4 +1,4 @@
-// prefixwall: the command line. Everything happens in the library (cli.cpp).
+// prefixwall: the command line. Everything happens in the library (app/cli.cpp).
 #include "app/cli.hpp"
 
 #include <iostream>

@@ -1,6 +1,6 @@
 // Load per prefix: counter snapshots of the data plane, rates between two
-// snapshots, ranking (top N by packets, bytes, packets/s or bits/s) and
-// totals per source. Counts of rules that are gone stay in their sources'
+// snapshots (report/rates.hpp), ranking (top N by packets, bytes, packets/s
+// or bits/s) and totals per source. Counts of rules that are gone stay in their sources'
 // totals (the state's retired counters), so totals never go backwards.
 #pragma once
 
