@@ -66,7 +66,7 @@ struct Prefix {
 
 private:
     // Bytes 8i..8i+7 as a big-endian number (their order as bytes).
-    uint64_t word(int i) const
+    uint64_t word(size_t i) const
     {
         uint64_t w;
         std::memcpy(&w, bytes.data() + 8 * i, 8);
