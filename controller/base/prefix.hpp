@@ -19,6 +19,10 @@ enum class Family : uint8_t { v4 = 0, v6 = 1 };
 const char* family_name(Family f);
 inline unsigned max_len(Family f) { return f == Family::v4 ? 32 : 128; }
 inline unsigned addr_bytes(Family f) { return f == Family::v4 ? 4 : 16; }
+// Index of a family in [v4, v6] arrays.
+inline int fam_index(Family f) { return f == Family::v4 ? 0 : 1; }
+// "v4" / "v6", as option names spell it (--max-rules-v4).
+inline const char* family_tag(Family f) { return f == Family::v4 ? "v4" : "v6"; }
 
 struct Address {
     Family family = Family::v4;

@@ -99,8 +99,5 @@ struct MissingMaps {
 };
 MissingMaps missing_maps(const std::filesystem::path& pin_dir);
 
-// Index of a family in [v4, v6] arrays.
-inline int fam_index(Family f) { return f == Family::v4 ? 0 : 1; }
-inline const char* family_tag(Family f) { return f == Family::v4 ? "v4" : "v6"; }
 
 } // namespace pw

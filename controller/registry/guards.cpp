@@ -83,7 +83,7 @@ std::optional<Refusal> Guards::check_block(const Prefix& p) const
     if (p.len < min)
         return Refusal{p, "min-prefix-len",
                        "broader than /" + std::to_string(min) + " (--min-prefix-len-" +
-                           (p.family == Family::v4 ? "v4" : "v6") + ")"};
+                           family_tag(p.family) + ")"};
     Span s = span(p);
     for (size_t i = 0; i < protected_spans_.size(); i++)
         if (overlaps(s, protected_spans_[i]))

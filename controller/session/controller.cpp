@@ -152,10 +152,10 @@ CommitReport Controller::commit(RuleSet next)
     for (Family f : {Family::v4, Family::v6}) {
         size_t limit = f == Family::v4 ? d.capacity().max_rules_v4 : d.capacity().max_rules_v6;
         if (next.count(f) > limit)
-            throw Error(std::string("rules_") + (f == Family::v4 ? "v4" : "v6") +
+            throw Error(std::string("rules_") + family_tag(f) +
                         " would be over its limit: " + std::to_string(next.count(f)) +
                         " rules, capacity " + std::to_string(limit) + " (--max-rules-" +
-                        (f == Family::v4 ? "v4" : "v6") +
+                        family_tag(f) +
                         " when the maps are created); nothing changed");
     }
     if (writes.empty()) {

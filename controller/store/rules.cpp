@@ -49,7 +49,7 @@ EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
 {
     auto it = rules_.find(prefix);
     if (it == rules_.end()) {
-        per_family_[prefix.family == Family::v4 ? 0 : 1]++;
+        per_family_[fam_index(prefix.family)]++;
         Rule r;
         r.id = next_id_++;
         r.prefix = prefix;
@@ -79,7 +79,7 @@ EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
             return r.action() == before ? EntryChange::none
                                         : EntryChange::update;
     }
-    per_family_[prefix.family == Family::v4 ? 0 : 1]--;
+    per_family_[fam_index(prefix.family)]--;
     by_id_.erase(r.id);
     rules_.erase(it);
     return EntryChange::erase;
@@ -106,7 +106,7 @@ const Rule* RuleSet::longest_match(const Address& addr) const
     return nullptr;
 }
 
-size_t RuleSet::count(Family f) const { return per_family_[f == Family::v4 ? 0 : 1]; }
+size_t RuleSet::count(Family f) const { return per_family_[fam_index(f)]; }
 
 size_t RuleSet::count(Family f, Action a) const
 {
@@ -120,7 +120,7 @@ void RuleSet::restore(Rule rule)
     if (rules_.contains(rule.prefix))
         remove(rule.prefix, "");
     next_id_ = std::max(next_id_, rule.id + 1);
-    per_family_[rule.prefix.family == Family::v4 ? 0 : 1]++;
+    per_family_[fam_index(rule.prefix.family)]++;
     Prefix key = rule.prefix;
     uint32_t id = rule.id;
     auto pos = rules_.emplace_hint(rules_.end(), key, std::move(rule));
