@@ -11,6 +11,8 @@ packages=(
   libbpf-dev libelf-dev zlib1g-dev bpftool
   # registry sync: HTTP(S) fetches, the regulator's XML dump
   libcurl4-openssl-dev libexpat1-dev
+  # the rule store (LMDB), and mdb_stat/mdb_dump to look inside it
+  liblmdb-dev lmdb-utils
   # controller
   libboost-dev libboost-program-options-dev nlohmann-json3-dev
   # tests: doctest, the HTTP(S) registry server, Prometheus and promtool,

@@ -123,8 +123,8 @@ public:
         const Dataplane& dp = reader_->dataplane();
         LoadSnapshot now = read_load(dp);
         const LoadSnapshot* before = have_prev_ ? &prev_ : nullptr;
-        std::string text = render_metrics(
-            metrics_input(reader_->rules(), reader_->store(), &dp, now, before, top_k));
+        auto rules = reader_->view();
+        std::string text = render_metrics(metrics_input(rules, reader_->store(), &dp, now, before, top_k));
         prev_ = std::move(now);
         have_prev_ = true;
         return text;

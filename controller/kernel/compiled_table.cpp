@@ -76,7 +76,7 @@ uint32_t CompiledTable::slot_leaf(const std::vector<Entry>& e, size_t b, size_t 
     internal = end - b > 1;
     if (internal)
         return 0;
-    uint32_t idx = static_cast<uint32_t>(tails_.size() / 4);
+    uint32_t idx = origin_.tails + static_cast<uint32_t>(tails_.size() / 4);
     if (idx > PW_CL_INDEX_MASK)
         throw Error("compiled table: more than " + std::to_string(PW_CL_INDEX_MASK) + " tails");
     tails_.push_back(e[b].hi);
@@ -127,7 +127,7 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
     }
     // Leaves of the slots that are not children, one per run of equal leaves.
     uint64_t leafvec = 0;
-    uint32_t base0 = static_cast<uint32_t>(leaves_.size());
+    uint32_t base0 = origin_.leaves + static_cast<uint32_t>(leaves_.size());
     bool first = true;
     uint32_t prev = 0;
     for (unsigned s = 0; s < 64; s++) {
@@ -140,9 +140,9 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
             first = false;
         }
     }
-    uint32_t base1 = static_cast<uint32_t>(nodes_.size() / PW_CL_NODE_WORDS);
+    uint32_t base1 = node_index();
     nodes_.resize(nodes_.size() + PW_CL_NODE_WORDS * size_t(children));
-    uint64_t* node = &nodes_[PW_CL_NODE_WORDS * size_t(at)];
+    uint64_t* node = &nodes_[PW_CL_NODE_WORDS * size_t(at - origin_.nodes)];
     node[0] = vec;
     node[1] = leafvec;
     node[2] = uint64_t(base0) | uint64_t(base1) << 32;
@@ -153,81 +153,194 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
     return at;
 }
 
-CompiledTable CompiledTable::build(const RuleSet& rules, Family f, const ResultIndex& index_of)
+void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& region,
+                                 const ResultIndex& index_of)
 {
-    CompiledTable t;
-    const size_t n = rules.count(f);
-    t.rules_ = n;
-    t.direct_.assign(size_t(1) << PW_CL_DIRECT_BITS, 0);
-    std::vector<Entry> longer;
-    longer.reserve(n);
-    for (const auto& [p, r] : rules.rules()) {
-        if (p.family != f)
-            continue;
-        uint32_t idx = index_of(r.id);
+    auto leaf_of = [&](const Rule& r) {
+        uint32_t idx = index_of(r);
         if (idx == 0 || idx > PW_CL_INDEX_MASK)
             throw Error("compiled table: rule " + std::to_string(r.id) + " has no result index");
+        return uint32_t(static_cast<uint8_t>(r.action())) << PW_CL_ACTION_SHIFT | idx;
+    };
+    uint64_t rhi, rlo;
+    key_of(f, region.bytes.data(), rhi, rlo);
+    const auto first = static_cast<uint32_t>(rhi >> (64 - PW_CL_DIRECT_BITS));
+    std::vector<uint32_t> direct(size_t(1) << (PW_CL_DIRECT_BITS - region.len), 0);
+    if (region.len > 0)
+        if (auto cover = rules.covering(region))
+            std::fill(direct.begin(), direct.end(), leaf_of(*cover));
+    std::vector<Entry> longer;
+    rules.for_each_within(region, [&](const Rule& r) {
+        rules_++;
         Entry e;
-        key_of(f, p.bytes.data(), e.hi, e.lo);
-        e.len = p.len;
-        e.leaf = uint32_t(static_cast<uint8_t>(r.action())) << PW_CL_ACTION_SHIFT | idx;
+        key_of(f, r.prefix.bytes.data(), e.hi, e.lo);
+        e.len = r.prefix.len;
+        e.leaf = leaf_of(r);
         if (e.len <= PW_CL_DIRECT_BITS) {
-            size_t s = e.hi >> (64 - PW_CL_DIRECT_BITS);
+            size_t s = (e.hi >> (64 - PW_CL_DIRECT_BITS)) - first;
             size_t count = size_t(1) << (PW_CL_DIRECT_BITS - e.len);
-            std::fill(t.direct_.begin() + s, t.direct_.begin() + s + count, e.leaf);
+            std::fill(direct.begin() + static_cast<ptrdiff_t>(s),
+                      direct.begin() + static_cast<ptrdiff_t>(s + count), e.leaf);
         } else {
             longer.push_back(e);
         }
-    }
-    // Prefixes longer than /16, grouped by their /16 (contiguous: sorted).
+        return true;
+    });
+    // Prefixes longer than the direct bits, grouped by their direct entry
+    // (contiguous: sorted).
     for (size_t b = 0; b < longer.size();) {
         size_t top = longer[b].hi >> (64 - PW_CL_DIRECT_BITS), end = b + 1;
         while (end < longer.size() && (longer[end].hi >> (64 - PW_CL_DIRECT_BITS)) == top)
             end++;
+        uint32_t& slot = direct[top - first];
         bool internal = false;
-        uint32_t l = t.slot_leaf(longer, b, end, t.direct_[top], internal);
+        uint32_t l = slot_leaf(longer, b, end, slot, internal);
         if (internal) {
-            uint32_t at = static_cast<uint32_t>(t.nodes_.size() / PW_CL_NODE_WORDS);
-            t.nodes_.resize(t.nodes_.size() + PW_CL_NODE_WORDS);
-            t.build_node(longer, b, end, PW_CL_DIRECT_BITS, t.direct_[top], at);
-            t.direct_[top] = PW_CL_NODE | at;
+            uint32_t at = node_index();
+            nodes_.resize(nodes_.size() + PW_CL_NODE_WORDS);
+            build_node(longer, b, end, PW_CL_DIRECT_BITS, slot, at);
+            slot = PW_CL_NODE | at;
         } else {
-            t.direct_[top] = l;
+            slot = l;
         }
         b = end;
+    }
+    direct_.emplace_back(first, std::move(direct));
+}
+
+CompiledTable CompiledTable::build(const RuleView& rules, Family f, const ResultIndex& index_of)
+{
+    CompiledTable t;
+    t.build_region(rules, f, family_root(f), index_of);
+    return t;
+}
+
+CompiledTable CompiledTable::patch(const RuleView& rules, Family f, const std::vector<Prefix>& changed,
+                                   TableOrigin origin, const ResultIndex& index_of)
+{
+    // A change to a prefix of at most the direct bits repaints its range;
+    // a longer one rebuilds the subtree of its direct entry. Regions inside
+    // another are covered by it.
+    std::vector<Prefix> regions;
+    for (const Prefix& p : changed)
+        if (p.family == f)
+            regions.push_back(p.len <= PW_CL_DIRECT_BITS ? p
+                                                         : Prefix::of(p.first(), PW_CL_DIRECT_BITS));
+    std::sort(regions.begin(), regions.end());
+    CompiledTable t;
+    t.origin_ = origin;
+    const Prefix* last = nullptr;
+    for (const Prefix& q : regions) {
+        if (last && last->contains(q))
+            continue;
+        t.build_region(rules, f, q, index_of);
+        last = &q;
     }
     return t;
 }
 
-size_t CompiledTable::words() const
+size_t CompiledTable::direct_entries() const
 {
-    return PW_CL_HEADER_WORDS + direct_.size() / 2 + nodes_.size() + (leaves_.size() + 1) / 2 +
-           tails_.size();
+    size_t n = 0;
+    for (const auto& [_, d] : direct_)
+        n += d.size();
+    return n;
 }
 
-void CompiledTable::write(std::span<uint64_t> out) const
+size_t CompiledTable::words() const
+{
+    return PW_CL_NODES_OFF + nodes_.size() + (leaves_.size() + 1) / 2 + tails_.size();
+}
+
+namespace {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "u32 tables are packed low half first: a little-endian layout");
+
+// Copies u32 values to u32 index `at` of a region that starts at word `off`.
+void put_u32s(std::span<uint64_t> out, size_t off, size_t at, const uint32_t* v, size_t n)
+{
+    if (n)
+        std::memcpy(reinterpret_cast<char*>(out.data()) + off * 8 + at * 4, v, n * 4);
+}
+
+} // namespace
+
+TableOrigin CompiledTable::origin_of(std::span<const uint64_t> table)
+{
+    if (table.size() < PW_CL_HEADER_WORDS || table[PW_CL_H_MAGIC] != PW_CL_MAGIC)
+        return TableOrigin{UINT32_MAX, UINT32_MAX, UINT32_MAX}; // nothing to patch
+    return TableOrigin{static_cast<uint32_t>(table[PW_CL_H_NODES_USED]),
+                       static_cast<uint32_t>(table[PW_CL_H_LEAVES_USED]),
+                       static_cast<uint32_t>(table[PW_CL_H_TAILS_USED])};
+}
+
+void CompiledTable::write(std::span<uint64_t> out, size_t rules_in_force) const
 {
     if (out.size() < words())
         throw Error("compiled table: " + std::to_string(words()) + " words do not fit in " +
                     std::to_string(out.size()));
-    const size_t nodes_off = PW_CL_NODES_OFF;
-    const size_t leaves_off = nodes_off + nodes_.size();
-    const size_t tails_off = leaves_off + (leaves_.size() + 1) / 2;
+    // Free room after each region, for patches: a quarter of its use plus
+    // a little, less when the copy has not that much to spare.
+    const size_t n_nodes = nodes(), n_leaves = leaves_.size(), n_tails = tails();
+    size_t sn = n_nodes / 4 + 256, sl = n_leaves / 4 + 512, st = n_tails / 4 + 64;
+    const size_t spare = out.size() - words(), want = sn * PW_CL_NODE_WORDS + sl / 2 + 1 + st * 4;
+    if (want > spare) {
+        sn = sn * spare / want;
+        sl = sl * spare / want;
+        st = st * spare / want;
+    }
+    const size_t leaves_cap = (n_leaves + sl) & ~size_t(1);
+    const size_t leaves_off = PW_CL_NODES_OFF + (n_nodes + sn) * PW_CL_NODE_WORDS;
+    const size_t tails_off = leaves_off + std::max(leaves_cap, n_leaves + 1) / 2;
+    const size_t end = std::min(out.size(), tails_off + (n_tails + st) * 4);
     out[PW_CL_H_MAGIC] = 0;
     out[PW_CL_H_LEAVES] = leaves_off;
     out[PW_CL_H_TAILS] = tails_off;
-    out[PW_CL_H_RULES] = rules_;
-    out[PW_CL_H_WORDS] = words();
-    out[5] = out[6] = out[7] = 0;
-    auto pack = [&](const std::vector<uint32_t>& v, size_t off) {
-        for (size_t i = 0; i < v.size(); i += 2)
-            out[off + i / 2] = uint64_t(v[i]) | (i + 1 < v.size() ? uint64_t(v[i + 1]) << 32 : 0);
-    };
-    pack(direct_, PW_CL_DIRECT_OFF);
-    std::copy(nodes_.begin(), nodes_.end(), out.begin() + static_cast<ptrdiff_t>(nodes_off));
-    pack(leaves_, leaves_off);
+    out[PW_CL_H_RULES] = rules_in_force;
+    out[PW_CL_H_WORDS] = end;
+    out[PW_CL_H_NODES_USED] = n_nodes;
+    out[PW_CL_H_LEAVES_USED] = n_leaves;
+    out[PW_CL_H_TAILS_USED] = n_tails;
+    for (const auto& [first, d] : direct_)
+        put_u32s(out, PW_CL_DIRECT_OFF, first, d.data(), d.size());
+    std::copy(nodes_.begin(), nodes_.end(), out.begin() + static_cast<ptrdiff_t>(PW_CL_NODES_OFF));
+    put_u32s(out, leaves_off, 0, leaves_.data(), leaves_.size());
     std::copy(tails_.begin(), tails_.end(), out.begin() + static_cast<ptrdiff_t>(tails_off));
     out[PW_CL_H_MAGIC] = PW_CL_MAGIC;
+}
+
+bool CompiledTable::fits(std::span<const uint64_t> out) const
+{
+    if (!(origin_of(out) == origin_))
+        return false;
+    const size_t leaves_off = out[PW_CL_H_LEAVES], tails_off = out[PW_CL_H_TAILS], end = out[PW_CL_H_WORDS];
+    if (leaves_off < PW_CL_NODES_OFF || tails_off < leaves_off || end < tails_off || end > out.size())
+        return false;
+    const size_t nodes_cap = (leaves_off - PW_CL_NODES_OFF) / PW_CL_NODE_WORDS;
+    const size_t leaves_cap = (tails_off - leaves_off) * 2, tails_cap = (end - tails_off) / 4;
+    return origin_.nodes + nodes() <= nodes_cap && origin_.leaves + leaves_.size() <= leaves_cap &&
+           origin_.tails + tails() <= tails_cap;
+}
+
+bool CompiledTable::apply(std::span<uint64_t> out, size_t rules_in_force) const
+{
+    if (!fits(out))
+        return false;
+    const size_t leaves_off = out[PW_CL_H_LEAVES], tails_off = out[PW_CL_H_TAILS];
+    std::copy(nodes_.begin(), nodes_.end(),
+              out.begin() + static_cast<ptrdiff_t>(PW_CL_NODES_OFF + size_t(origin_.nodes) * PW_CL_NODE_WORDS));
+    put_u32s(out, leaves_off, origin_.leaves, leaves_.data(), leaves_.size());
+    std::copy(tails_.begin(), tails_.end(),
+              out.begin() + static_cast<ptrdiff_t>(tails_off + size_t(origin_.tails) * 4));
+    // The direct entries last: they are what point at the new subtrees.
+    for (const auto& [first, d] : direct_)
+        put_u32s(out, PW_CL_DIRECT_OFF, first, d.data(), d.size());
+    out[PW_CL_H_RULES] = rules_in_force;
+    out[PW_CL_H_NODES_USED] = origin_.nodes + nodes();
+    out[PW_CL_H_LEAVES_USED] = origin_.leaves + leaves_.size();
+    out[PW_CL_H_TAILS_USED] = origin_.tails + tails();
+    return true;
 }
 
 namespace {

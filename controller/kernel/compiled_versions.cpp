@@ -84,7 +84,7 @@ std::span<const uint64_t> CompiledVersions::table(Family f) const
     return mapped_[fam_index(f)][active_copy(f)].words();
 }
 
-bool CompiledVersions::ready(const RuleSet& rules) const
+bool CompiledVersions::ready(const RuleView& rules) const
 {
     // An unpublished table matches nothing: right for a family without rules.
     for (Family f : {Family::v4, Family::v6}) {
@@ -100,80 +100,115 @@ std::optional<CompiledMatch> CompiledVersions::lookup(const Address& a) const
     return compiled_lookup(table(a.family), results(), a);
 }
 
-CompiledVersions::Plan CompiledVersions::plan(const RuleSet& next,
-                                              const std::array<bool, 2>& touched) const
+uint32_t CompiledVersions::take_result(uint32_t rule_id, uint32_t& hint) const
+{
+    // Free indices are 0 words; a table in force never points at one (an
+    // index is freed only after the swap that drops its rule).
+    std::span<uint64_t> results = results_map_.words();
+    const size_t n = results.size();
+    size_t i = hint >= 1 && hint < n ? hint : 1;
+    for (size_t tried = 1; tried < n; tried++, i = i + 1 < n ? i + 1 : 1) {
+        if (results[i] == 0) {
+            results[i] = rule_id; // counter slot 0: taken on the first hit
+            hint = static_cast<uint32_t>(i + 1);
+            return static_cast<uint32_t>(i);
+        }
+    }
+    throw Error("compiled_results is full: " + std::to_string(n - 1) +
+                " rules (--max-rules-v4 + --max-rules-v6 when the maps are created;"
+                " rules being replaced hold their entry until the new version is in"
+                " force); nothing changed");
+}
+
+void CompiledVersions::free_results(const std::vector<uint32_t>& indices) const
+{
+    std::span<uint64_t> results = results_map_.words();
+    for (uint32_t i : indices)
+        if (i && i < results.size())
+            results[i] = 0;
+}
+
+void CompiledVersions::reset_results(const std::vector<uint32_t>& owner) const
+{
+    std::span<uint64_t> results = results_map_.words();
+    for (size_t i = 1; i < results.size() && i < owner.size(); i++)
+        if (static_cast<uint32_t>(results[i]) != owner[i])
+            results[i] = owner[i];
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> CompiledVersions::results_in_use() const
+{
+    std::vector<std::pair<uint32_t, uint32_t>> out;
+    std::span<const uint64_t> results = results_map_.words();
+    for (size_t i = 1; i < results.size(); i++)
+        if (auto id = static_cast<uint32_t>(results[i]))
+            out.emplace_back(id, static_cast<uint32_t>(i));
+    return out;
+}
+
+CompiledVersions::Plan CompiledVersions::plan(const RuleView& next,
+                                              const std::array<std::vector<Prefix>, 2>& changed,
+                                              const std::array<bool, 2>& whole) const
 {
     Plan plan;
-    std::span<uint64_t> results = results_map_.words();
-    // Result words in use say which rule holds which index; a free index
-    // (0) is never one a table in force points at (indices are freed only
-    // after the swap that drops their rule). Rules new to the table take
-    // free indices as the build meets them (one pass over the rules).
-    uint32_t max_id = next.next_id();
-    for (size_t i = 1; i < results.size(); i++)
-        max_id = std::max(max_id, static_cast<uint32_t>(results[i]));
-    plan.index.assign(size_t(max_id) + 1, 0);
-    for (size_t i = 1; i < results.size(); i++)
-        if (uint32_t id = static_cast<uint32_t>(results[i]))
-            plan.index[id] = static_cast<uint32_t>(i);
-    size_t cursor = 1;
-    auto index_of = [&](uint32_t id) -> uint32_t {
-        if (id < plan.index.size() && plan.index[id])
-            return plan.index[id];
-        while (cursor < results.size() && results[cursor] != 0)
-            cursor++;
-        if (cursor >= results.size() || id >= plan.index.size())
-            throw Error("compiled_results is full: " + std::to_string(results.size() - 1) +
-                        " rules (--max-rules-v4 + --max-rules-v6 when the maps are created;"
-                        " rules being replaced hold their entry until the new version is in"
-                        " force); nothing changed");
-        uint32_t i = static_cast<uint32_t>(cursor++);
-        results[i] = id; // counter slot 0: taken on the first hit
-        plan.index[id] = i;
-        plan.taken.push_back(i);
-        return i;
-    };
-    try {
-        for (Family f : {Family::v4, Family::v6}) {
-            if (!touched[fam_index(f)])
+    auto index_of = [](const Rule& r) { return r.result; };
+    for (Family f : {Family::v4, Family::v6}) {
+        const int fi = fam_index(f);
+        if (changed[fi].empty() && !whole[fi])
+            continue;
+        plan.rules[fi] = next.count(f);
+        auto idle = mapped_[fi][1 - active_copy(f)].words();
+        auto live = mapped_[fi][active_copy(f)].words();
+        TableOrigin origin = CompiledTable::origin_of(live);
+        // A patch needs both copies alike (each gets it in turn) and costs
+        // what it touches; a change to much of the table is built whole.
+        if (!whole[fi] && origin == CompiledTable::origin_of(idle) && origin.nodes != UINT32_MAX &&
+            changed[fi].size() <= next.count(f) / 8 + 64) {
+            auto t = CompiledTable::patch(next, f, changed[fi], origin, index_of);
+            if (t.fits(idle)) {
+                plan.tables[fi] = std::move(t);
                 continue;
-            auto& t = plan.tables[fam_index(f)];
-            t = CompiledTable::build(next, f, index_of);
-            size_t have = mapped_[fam_index(f)][0].words().size();
-            if (t->words() > have)
-                throw Error(std::string("the compiled ") + family_tag(f) + " table needs " +
-                            std::to_string(t->words() * 8 / 1048576 + 1) + " MiB, over its " +
-                            std::to_string(have * 8 / 1048576) + " MiB (--table-mb-" +
-                            family_tag(f) + " when the maps are created); nothing changed");
+            }
         }
-    } catch (...) {
-        abandon(plan);
-        throw;
+        auto& t = plan.tables[fi];
+        t = CompiledTable::build(next, f, index_of);
+        plan.whole[fi] = true;
+        size_t have = idle.size();
+        if (t->words() > have)
+            throw Error(std::string("the compiled ") + family_tag(f) + " table needs " +
+                        std::to_string(t->words() * 8 / 1048576 + 1) + " MiB, over its " +
+                        std::to_string(have * 8 / 1048576) + " MiB (--table-mb-" +
+                        family_tag(f) + " when the maps are created); nothing changed");
     }
     return plan;
 }
 
-void CompiledVersions::abandon(const Plan& plan) const
+bool CompiledVersions::publish(const Plan& plan) const
 {
-    for (uint32_t i : plan.taken)
-        results_map_.words()[i] = 0;
-}
-
-void CompiledVersions::publish(const Plan& plan, const RuleSet& next) const
-{
-    // The idle copies take the new tables; the swap waits for running
-    // programs, so the old copy is idle (and the old results unused) after.
+    // The idle copies take the new version; the swap waits for running
+    // programs, so the old copy is idle after it and takes the same writes.
+    bool complete = true;
     for (Family f : {Family::v4, Family::v6}) {
-        if (!plan.tables[fam_index(f)])
+        const int fi = fam_index(f);
+        const auto& t = plan.tables[fi];
+        if (!t)
             continue;
-        int idle = 1 - active_copy(f);
-        plan.tables[fam_index(f)]->write(mapped_[fam_index(f)][idle].words());
+        const int idle = 1 - active_copy(f);
+        auto write = [&](int copy) {
+            auto words = mapped_[fi][copy].words();
+            if (plan.whole[fi]) {
+                t->write(words, plan.rules[fi]);
+                return true;
+            }
+            return t->apply(words, plan.rules[fi]);
+        };
+        if (!write(idle))
+            throw Error(std::string("the compiled ") + family_tag(f) +
+                        " table patch no longer fits its copy; nothing changed");
         swap_to(f, idle);
+        complete &= write(1 - idle);
     }
-    std::span<uint64_t> results = results_map_.words();
-    for (uint32_t id = 1; id < plan.index.size(); id++)
-        if (plan.index[id] && !next.find_id(id))
-            results[plan.index[id]] = 0;
+    return complete;
 }
 
 } // namespace pw

@@ -2,9 +2,12 @@
 // arrays (compiled_vN_0/1, created, sized and pinned here) behind a
 // one-slot outer map (compiled_vN), and compiled_results, shared by every
 // copy and both families, which maps a leaf's result index to its rule id
-// and counter slot. A version is built in userspace (CompiledTable), written
-// into the idle copy and swapped in; result indices of rules that stay are
-// kept, so a rule keeps its counter slot across versions.
+// and counter slot. A version is built in userspace (CompiledTable): a
+// patch of the regions a change touches, or the whole table. It is written
+// into the idle copy, swapped in, and written again into the copy now idle,
+// so both copies stay laid out alike and the next patch fits both. A rule
+// keeps its result index (the rule store records it) and so its counter
+// slot across versions.
 #pragma once
 
 #include "base/prefix.hpp"
@@ -25,12 +28,12 @@ namespace pw {
 
 class CompiledVersions {
 public:
-    // A version ready to publish: the tables of the families that change,
-    // and the result indices taken for rules new to the table.
+    // A version ready to publish, per family: a whole table or a patch of
+    // the regions a change touched (nullopt: the family is unchanged).
     struct Plan {
         std::array<std::optional<CompiledTable>, 2> tables;
-        std::vector<uint32_t> index; // rule id -> result index (0: none)
-        std::vector<uint32_t> taken; // indices new in this plan
+        std::array<bool, 2> whole{};
+        std::array<size_t, 2> rules{}; // rules in force after it, per family
     };
 
     // Creates and pins the missing table copies (before any program load:
@@ -44,19 +47,39 @@ public:
     // MiB of one copy of a family's table.
     uint32_t table_mb(Family f) const;
 
-    // Builds the tables of the `touched` families from `next` and checks
-    // them against their room; takes free result indices for new rules.
-    // Throws Error (nothing taken) when a table or the results are full.
-    Plan plan(const RuleSet& next, const std::array<bool, 2>& touched) const;
-    // Gives back the indices a plan took (its version was not published).
-    void abandon(const Plan& plan) const;
-    // Writes the plan's tables into the idle copies and swaps them in, then
-    // frees the result indices of rules `next` no longer has.
-    void publish(const Plan& plan, const RuleSet& next) const;
+    // A free result index for a new rule, searched from *hint (advanced
+    // past it); the result word is set to the rule id. Throws Error when
+    // every index is taken.
+    uint32_t take_result(uint32_t rule_id, uint32_t& hint) const;
+    // Frees result indices (their rules are gone from the table in force,
+    // or their version was never published).
+    void free_results(const std::vector<uint32_t>& indices) const;
+    // Word 0 of the results (never a rule's): the rule store generation.
+    void set_generation(uint64_t g) const
+    {
+        if (!results_map_.words().empty())
+            results_map_.words()[PW_CL_RESULT_GENERATION] = g;
+    }
+    // Makes every result word i hold owner[i] (0: free), keeping the
+    // counter slot of a word whose owner stays (recovery).
+    void reset_results(const std::vector<uint32_t>& owner) const;
+    // Rule id -> result index as the results hold them (upgrades).
+    std::vector<std::pair<uint32_t, uint32_t>> results_in_use() const;
+
+    // Plans the families `changed` names prefixes of: a patch of their
+    // regions when both copies are laid out alike and it fits in their
+    // free room, else the whole table (also when `whole` says so). Throws
+    // Error (nothing written) when a whole table is over its room.
+    Plan plan(const RuleView& next, const std::array<std::vector<Prefix>, 2>& changed,
+              const std::array<bool, 2>& whole) const;
+    // Writes the plan into the idle copies and swaps them in, then brings
+    // the now idle copies to the same version. Returns false when that
+    // last step could not be done (rebuild() fixes it).
+    bool publish(const Plan& plan) const;
 
     // Whether every family with rules has a table published (maps created
     // by an older version have none until rebuilt).
-    bool ready(const RuleSet& rules) const;
+    bool ready(const RuleView& rules) const;
     // The table in force, and the results (tests, benchmarks, lookup).
     std::span<const uint64_t> table(Family f) const;
     std::span<const uint64_t> results() const { return results_map_.words(); }

@@ -71,17 +71,20 @@ void Dataplane::attach(Attachment& a) const
     links_.attach(a, prog);
 }
 
-bool Dataplane::apply(const RuleSet& next, const std::vector<EntryWrite>& writes,
+bool Dataplane::apply(const RuleView& next, const std::vector<EntryWrite>& writes,
                       const std::vector<EntryWrite>& undo, Engines engines) const
 {
     std::array<bool, 2> touched{false, false};
-    for (const EntryWrite& w : writes)
+    std::array<std::vector<Prefix>, 2> changed;
+    for (const EntryWrite& w : writes) {
         touched[fam_index(w.prefix.family)] = true;
-    // 1. The compiled tables are built and checked against their room
-    //    before anything is written.
+        changed[fam_index(w.prefix.family)].push_back(w.prefix);
+    }
+    // 1. The compiled tables (patches of what changed, or whole) are built
+    //    and checked against their room before anything is written.
     std::optional<CompiledVersions::Plan> plan;
     if (engines.compiled)
-        plan = compiled_.plan(next, touched);
+        plan = compiled_.plan(next, changed, {false, false});
     std::array<bool, 2> trie_touched{touched[0] && engines.trie, touched[1] && engines.trie};
     std::array<int, 2> active{-1, -1};
     // 2. The idle tries take the new version; on failure they are
@@ -96,20 +99,19 @@ bool Dataplane::apply(const RuleSet& next, const std::vector<EntryWrite>& writes
             for (Family g : {Family::v4, Family::v6})
                 if (active[fam_index(g)] >= 0)
                     tries_.write_copy(g, 1 - active[fam_index(g)], undo);
-            if (plan)
-                compiled_.abandon(*plan);
             throw;
         }
     }
     // 3. Swap: every packet from now on sees the new version.
+    bool complete = true;
     if (plan)
-        compiled_.publish(*plan, next);
+        complete = compiled_.publish(*plan);
     for (Family f : {Family::v4, Family::v6})
         if (trie_touched[fam_index(f)])
             tries_.swap_to(f, 1 - active[fam_index(f)]);
     // 4. The old tries catch up, ready for the next version. A failure
-    //    here changes nothing in force; the caller keeps its pending mark
-    //    and the next run rebuilds this copy.
+    //    here changes nothing in force; the caller leaves the maps'
+    //    generation unequal to the store's, and the next run rebuilds.
     try {
         for (Family f : {Family::v4, Family::v6})
             if (trie_touched[fam_index(f)])
@@ -117,16 +119,24 @@ bool Dataplane::apply(const RuleSet& next, const std::vector<EntryWrite>& writes
     } catch (const std::exception&) {
         return false;
     }
-    return true;
+    return complete;
 }
 
-void Dataplane::rebuild(const RuleSet& rules, Engines engines) const
+void Dataplane::rebuild(const RuleView& rules, Engines engines) const
 {
     if (engines.compiled)
-        compiled_.publish(compiled_.plan(rules, {true, true}), rules);
+        compiled_.publish(compiled_.plan(rules, {}, {true, true}));
     if (engines.trie)
         tries_.rebuild(rules);
 }
+
+uint64_t Dataplane::generation() const
+{
+    auto r = compiled_.results();
+    return r.empty() ? 0 : r[PW_CL_RESULT_GENERATION];
+}
+
+void Dataplane::set_generation(uint64_t g) const { compiled_.set_generation(g); }
 
 std::optional<pw_rule_value> Dataplane::lookup(const Address& a) const
 {

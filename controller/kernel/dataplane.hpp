@@ -17,6 +17,8 @@
 #include "kernel/trie_versions.hpp"
 #include "store/rules.hpp"
 
+#include <cstdint>
+
 #include "prefixwall/abi.h"
 
 #include <filesystem>
@@ -66,24 +68,35 @@ public:
     bool attached(const std::string& ifname) const { return links_.attached(ifname); }
 
     // Makes `next` the rule version in force, atomically for every packet.
-    // Compiled engine: the tables of the families `writes` touch are built
-    // from `next` into the idle copies. Trie engine: `writes` go to the
-    // idle tries. Then the copies are swapped, and the tries now idle get
-    // `writes` too. If anything cannot be written (a full map or table),
-    // `undo` restores the idle tries and the error is thrown with nothing
-    // in force changed. Counter slots of rules that stay are kept. Returns
-    // false when the version is in force but the now idle tries could not
-    // be brought up to date (rebuild() fixes it).
-    bool apply(const RuleSet& next, const std::vector<EntryWrite>& writes,
+    // Compiled engine: the regions of the prefixes `writes` change are
+    // rebuilt from `next` (every rule has its result index) into the idle
+    // copies. Trie engine: `writes` go to the idle tries. Then the copies
+    // are swapped, and the copies now idle get the same writes. If anything
+    // cannot be written (a full map or table), `undo` restores the idle
+    // tries and the error is thrown with nothing in force changed. Counter
+    // slots of rules that stay are kept. Returns false when the version is
+    // in force but a now idle copy could not be brought up to date
+    // (rebuild() fixes it).
+    bool apply(const RuleView& next, const std::vector<EntryWrite>& writes,
                const std::vector<EntryWrite>& undo, Engines engines) const;
     // Makes the engines' maps equal `rules` (recovery after an interrupted
     // run, or the tries when an attachment starts using them).
-    void rebuild(const RuleSet& rules, Engines engines) const;
+    void rebuild(const RuleView& rules, Engines engines) const;
+    // Result indices of the compiled engine (kernel/compiled_versions.hpp).
+    uint32_t take_result(uint32_t rule_id, uint32_t& hint) const { return compiled_.take_result(rule_id, hint); }
+    void free_results(const std::vector<uint32_t>& i) const { compiled_.free_results(i); }
+    std::vector<std::pair<uint32_t, uint32_t>> results_in_use() const { return compiled_.results_in_use(); }
+    void reset_results(const std::vector<uint32_t>& owner) const { compiled_.reset_results(owner); }
+    // The generation of the rule store the maps hold (kernel/pin_layout.hpp:
+    // the generation map); kGenerationChanging while a commit is under way.
+    uint64_t generation() const;
+    void set_generation(uint64_t g) const;
+    static constexpr uint64_t kGenerationChanging = UINT64_MAX;
 
     // The entry in force for an address: a userspace walk of the compiled
     // table in force.
     std::optional<pw_rule_value> lookup(const Address& a) const;
-    bool compiled_ready(const RuleSet& rules) const { return compiled_.ready(rules); }
+    bool compiled_ready(const RuleView& rules) const { return compiled_.ready(rules); }
     // Words of the compiled table in force (tests, benchmarks).
     std::span<const uint64_t> compiled_table(Family f) const { return compiled_.table(f); }
     std::span<const uint64_t> compiled_results() const { return compiled_.results(); }

@@ -153,7 +153,7 @@ std::vector<std::pair<Prefix, pw_rule_value>> TrieVersions::entries(Family f, in
     return out;
 }
 
-void TrieVersions::rebuild(const RuleSet& rules) const
+void TrieVersions::rebuild(const RuleView& rules) const
 {
     for (Family f : {Family::v4, Family::v6}) {
         int active = active_copy(f);
@@ -165,16 +165,16 @@ void TrieVersions::rebuild(const RuleSet& rules) const
                     writes.push_back({p, 0, 0, v.rule_id});
                 have[p] = v;
             }
-            for (const auto& [p, r] : rules.rules()) {
-                if (p.family != f)
-                    continue;
+            rules.for_each_within(family_root(f), [&](const Rule& r) {
+                const Prefix& p = r.prefix;
                 auto it = have.find(p);
                 uint8_t action = static_cast<uint8_t>(r.action());
                 if (it == have.end())
                     writes.push_back({p, r.id, action, 0});
                 else if (it->second.rule_id != r.id || it->second.action != action)
                     writes.push_back({p, r.id, action, it->second.rule_id});
-            }
+                return true;
+            });
             write_copy(f, copy, writes);
             if (copy != active)
                 swap_to(f, copy);

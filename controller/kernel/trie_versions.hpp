@@ -47,7 +47,7 @@ public:
     // Every prefix in one copy (the one in force when copy < 0).
     std::vector<std::pair<Prefix, pw_rule_value>> entries(Family f, int copy = -1) const;
     // Makes both copies of both families equal `rules`.
-    void rebuild(const RuleSet& rules) const;
+    void rebuild(const RuleView& rules) const;
 
 private:
     int fd(Family f, int copy) const { return copies_[fam_index(f)][copy].get(); }

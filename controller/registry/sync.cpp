@@ -1,7 +1,7 @@
 #include "registry/sync.hpp"
 
 #include "base/error.hpp"
-#include "registry/impact.hpp"
+#include "store/impact.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -239,11 +239,6 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
     if (r.not_modified)
         return r;
     const SortedEntries& accepted = fs.accepted;
-    auto listed = [&](const Prefix& p) {
-        auto it = std::lower_bound(accepted.begin(), accepted.end(), p,
-                                   [](const auto& e, const Prefix& q) { return e.first < q; });
-        return it != accepted.end() && it->first == p;
-    };
     auto lap = std::chrono::steady_clock::now();
     auto phase = [&](const char* name) {
         auto now = std::chrono::steady_clock::now();
@@ -251,56 +246,43 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         lap = now;
     };
     ProgressLine progress(opts.progress);
-    // 3. The next rule set: this source's claims replaced.
-    const RuleSet& current = ctl.rules();
-    RuleSet next = current;
-    size_t previous = 0;
-    for (const auto& [p, rule] : current.rules()) {
-        auto it = rule.claims.find(spec.name);
-        if (it == rule.claims.end())
-            continue;
-        previous++;
-        if (listed(p))
-            r.unchanged++;
-        else {
-            r.removed++;
-            next.remove(p, spec.name);
-        }
-    }
+    // 3. The change: the source's entries (sorted) merged with its claims
+    //    in the store (sorted the same way); other sources are not read.
+    ChangeSet changes;
     std::vector<Prefix> added_blocks;
-    for (auto& [p, ref] : accepted) {
-        const Rule* before = current.find(p);
-        if (!before || !before->claims.contains(spec.name)) {
-            r.added++;
-            if (spec.action == Action::block)
-                added_blocks.push_back(p);
-        }
-        next.add(p, spec.name, Claim{spec.action, ref});
-    }
-
-    phase("diff");
-    // 4. Impact, in addresses.
-    for (Family f : {Family::v4, Family::v6}) {
-        auto before = blocked_ranges(current, f), after = blocked_ranges(next, f);
-        auto fresh = difference(after, before);
-        if (f == Family::v4) {
-            r.v4_blocked_before = to_string(count_units(before));
-            r.v4_blocked_after = to_string(count_units(after));
-            r.v4_newly_blocked = to_string(count_units(fresh));
+    size_t previous = 0, i = 0;
+    auto add = [&](const std::pair<Prefix, std::string>& e) {
+        r.added++;
+        if (spec.action == Action::block)
+            added_blocks.push_back(e.first);
+        changes.push_back({e.first, spec.name, Claim{spec.action, e.second}});
+    };
+    ctl.view().for_each_claim(spec.name, [&](const Prefix& p, const Claim& have) {
+        previous++;
+        while (i < accepted.size() && accepted[i].first < p)
+            add(accepted[i++]);
+        if (i < accepted.size() && accepted[i].first == p) {
+            r.unchanged++;
+            if (have.action != spec.action || have.comment != accepted[i].second)
+                changes.push_back({p, spec.name, Claim{spec.action, accepted[i].second}});
+            i++;
         } else {
-            r.v6_64s_blocked_after = to_string(count_units(after, 64));
-            r.v6_64s_newly_blocked = to_string(count_units(fresh, 64));
+            r.removed++;
+            changes.push_back({p, spec.name, std::nullopt});
         }
-    }
+        return true;
+    });
+    while (i < accepted.size())
+        add(accepted[i++]);
     std::stable_sort(added_blocks.begin(), added_blocks.end(),
                      [](const Prefix& a, const Prefix& b) {
                          return (max_len(a.family) - a.len) > (max_len(b.family) - b.len);
                      });
     added_blocks.resize(std::min<size_t>(added_blocks.size(), 5));
     r.broadest_added = added_blocks;
+    phase("diff");
 
-    phase("impact");
-    // 5. The removal guard: an empty or truncated download looks exactly
+    // 4. The removal guard: an empty or truncated download looks exactly
     //    like a registry that dropped most of its entries.
     if (previous > 0 && !opts.guards.force &&
         static_cast<double>(r.removed) > opts.guards.max_removal * static_cast<double>(previous)) {
@@ -311,9 +293,18 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
                     std::to_string(opts.guards.max_removal).substr(0, 4) + "); --force to apply";
     }
 
-    if (!opts.dry_run && r.refused.empty()) {
+    // 5. The commit (or, dry or refused, the change evaluated and dropped):
+    //    its report carries the impact, in addresses.
+    const bool dry = opts.dry_run || !r.refused.empty();
+    if (!dry)
         progress.say("applying");
-        CommitReport c = ctl.commit(std::move(next));
+    CommitReport c = ctl.commit(changes, {}, dry);
+    r.v4_blocked_before = to_string(c.blocked_before[0]);
+    r.v4_blocked_after = to_string(c.blocked_after[0]);
+    r.v4_newly_blocked = to_string(c.newly_blocked[0]);
+    r.v6_64s_blocked_after = to_string(c.blocked_after[1]);
+    r.v6_64s_newly_blocked = to_string(c.newly_blocked[1]);
+    if (!dry) {
         r.rules_inserted = c.inserted;
         r.rules_updated = c.updated;
         r.rules_erased = c.erased;
@@ -331,6 +322,8 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
             m.last_modified = fs.last_modified;
         }
         ctl.store().save_source_meta(spec.name, m);
+    } else {
+        phase("impact");
     }
     r.seconds = since(fs.started);
     return r;

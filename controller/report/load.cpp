@@ -61,14 +61,14 @@ void keep_top(std::vector<RuleLoad>& v, size_t k, SortKey key)
     v.resize(k);
 }
 
-std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
+std::vector<RuleLoad> rank_rules(const RuleView& rules, const LoadSnapshot& now,
                                  const LoadSnapshot* before, SortKey key, size_t top,
                                  const std::string& source)
 {
     std::vector<RuleLoad> out;
     double dt = before ? seconds_between(before->at, now.at) : 0;
     auto row = [&](uint32_t id, const Counter& c) {
-        RuleLoad l{nullptr, c, 0, 0};
+        RuleLoad l{std::nullopt, c, 0, 0};
         if (before) {
             Rate r = rate_between(before->by_rule[id], c, dt);
             l.pps = r.pps;
@@ -76,18 +76,16 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
         }
         return l;
     };
-    auto add = [&](const Rule* r, const Counter& c) {
-        if (!source.empty() && !r->claims.contains(source))
-            return;
-        RuleLoad l = row(r->id, c);
-        l.rule = r;
-        out.push_back(l);
-    };
     if (!source.empty()) {
         // Every rule of the source, traffic or not.
-        for (const auto& [p, r] : rules.rules()) {
-            add(&r, now.by_rule[r.id]);
-        }
+        rules.for_each_claim(source, [&](const Prefix& p, const Claim&) {
+            if (auto r = rules.find(p)) {
+                RuleLoad l = row(r->id, now.by_rule[r->id]);
+                l.rule = std::move(r);
+                out.push_back(std::move(l));
+            }
+            return true;
+        });
     } else {
         // Rank (value, id) pairs first, without the rules: small and cache
         // friendly for a million entries; build the full rows for the
@@ -105,18 +103,17 @@ std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
                               return a.first != b.first ? a.first > b.first : a.second < b.second;
                           });
         for (size_t i = 0; i < want; i++)
-            if (const Rule* r = rules.find_id(ranked[i].second))
-                if (source.empty() || r->claims.contains(source)) {
-                    RuleLoad l = row(ranked[i].second, now.by_rule[ranked[i].second]);
-                    l.rule = r;
-                    out.push_back(l);
-                }
+            if (auto r = rules.find_id(ranked[i].second)) {
+                RuleLoad l = row(ranked[i].second, now.by_rule[ranked[i].second]);
+                l.rule = std::move(r);
+                out.push_back(std::move(l));
+            }
     }
     keep_top(out, top, key);
     return out;
 }
 
-std::vector<SourceLoad> source_loads(const RuleSet& rules, const LoadSnapshot& now,
+std::vector<SourceLoad> source_loads(const RuleView& rules, const LoadSnapshot& now,
                                      const std::map<std::string, Counter>& retired)
 {
     std::map<std::string, SourceLoad> by;
@@ -124,19 +121,19 @@ std::vector<SourceLoad> source_loads(const RuleSet& rules, const LoadSnapshot& n
         by[name].source = name;
         by[name].counter += c;
     }
-    // Actions of every source with claims.
-    for (const auto& [p, r] : rules.rules())
-        for (const auto& [name, claim] : r.claims) {
-            SourceLoad& s = by[name];
-            s.source = name;
-            const char* a = action_name(claim.action);
-            if (s.action.empty())
-                s.action = a;
-            else if (s.action != a)
-                s.action = "mixed";
+    // Actions of every source with claims (from its claim counts).
+    for (const auto& [name, counts] : rules.sources()) {
+        SourceLoad& s = by[name];
+        s.source = name;
+        for (Action a : {Action::block, Action::allow, Action::monitor}) {
+            if (counts[0][static_cast<int>(a) & 3] + counts[1][static_cast<int>(a) & 3] == 0)
+                continue;
+            s.action = s.action.empty() ? action_name(a) : "mixed";
         }
+    }
+    // Counts of the rules with traffic, read by id.
     now.by_rule.for_each([&](uint32_t id, const Counter& c) {
-        if (const Rule* r = id ? rules.find_id(id) : nullptr)
+        if (auto r = id ? rules.find_id(id) : std::nullopt)
             for (const auto& [name, claim] : r->claims)
                 by[name].counter += c;
     });

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,7 +28,7 @@ enum class SortKey { packets, bytes, pps, bps };
 SortKey parse_sort_key(std::string_view s);
 
 struct RuleLoad {
-    const Rule* rule = nullptr;
+    std::optional<Rule> rule;
     Counter counter;
     double pps = 0, bps = 0;
 };
@@ -37,8 +38,8 @@ double sort_value(const RuleLoad& r, SortKey k);
 
 // Every rule with traffic (or all of `source`'s when one is named), with
 // rates when `before` is given, sorted by `key`, the first `top` of them
-// (0: all).
-std::vector<RuleLoad> rank_rules(const RuleSet& rules, const LoadSnapshot& now,
+// (0: all). Reads the rules of the rows kept, by id (or the source's).
+std::vector<RuleLoad> rank_rules(const RuleView& rules, const LoadSnapshot& now,
                                  const LoadSnapshot* before, SortKey key, size_t top,
                                  const std::string& source = {});
 
@@ -51,7 +52,7 @@ struct SourceLoad {
     Counter counter;    // live rules plus retired
 };
 
-std::vector<SourceLoad> source_loads(const RuleSet& rules, const LoadSnapshot& now,
+std::vector<SourceLoad> source_loads(const RuleView& rules, const LoadSnapshot& now,
                                      const std::map<std::string, Counter>& retired);
 
 } // namespace pw

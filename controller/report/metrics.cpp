@@ -8,7 +8,7 @@ namespace pw {
 std::string render_metrics(const MetricsInput& in)
 {
     Exposition e;
-    const RuleSet& rules = *in.rules;
+    const RuleView& rules = *in.rules;
 
     e.family("prefixwall_packets_total", "counter",
              "Packets judged by the XDP program, by address family and outcome.");
@@ -52,13 +52,12 @@ std::string render_metrics(const MetricsInput& in)
                      r.counter.bytes);
 
     // Rules in force per family, action and source (claims).
-    std::map<std::tuple<std::string, std::string, std::string>, uint64_t> counts;
-    for (const auto& [p, r] : rules.rules())
-        for (const auto& [name, claim] : r.claims)
-            counts[{family_name(p.family), action_name(claim.action), name}]++;
     e.family("prefixwall_rules", "gauge", "Prefixes in force, by family, action and source.");
-    for (const auto& [k, n] : counts)
-        e.sample("prefixwall_rules", {{"family", std::get<0>(k)}, {"action", std::get<1>(k)}, {"source", std::get<2>(k)}}, n);
+    for (const auto& [name, counts] : rules.sources())
+        for (Family f : {Family::v4, Family::v6})
+            for (Action a : {Action::allow, Action::block, Action::monitor})
+                if (uint64_t n = counts[fam_index(f)][static_cast<int>(a) & 3])
+                    e.sample("prefixwall_rules", {{"family", family_name(f)}, {"action", action_name(a)}, {"source", name}}, n);
     e.family("prefixwall_rules_capacity", "gauge", "Rules each family's map can hold.");
     e.sample("prefixwall_rules_capacity", {{"family", "ipv4"}}, static_cast<uint64_t>(in.capacity.max_rules_v4));
     e.sample("prefixwall_rules_capacity", {{"family", "ipv6"}}, static_cast<uint64_t>(in.capacity.max_rules_v6));
@@ -90,7 +89,7 @@ std::string render_metrics(const MetricsInput& in)
     return e.text();
 }
 
-MetricsInput metrics_input(const RuleSet& rules, const StateStore& store, const Dataplane* dp,
+MetricsInput metrics_input(const RuleView& rules, const StateStore& store, const Dataplane* dp,
                            const LoadSnapshot& now, const LoadSnapshot* before, size_t top_k)
 {
     MetricsInput in;

@@ -22,7 +22,7 @@ struct SyncRecord {         // what the daemon (or the state) knows of a source'
 };
 
 struct MetricsInput {
-    const RuleSet* rules = nullptr;
+    const RuleView* rules = nullptr;
     const LoadSnapshot* now = nullptr;
     const LoadSnapshot* before = nullptr; // for rates; null: rank by totals
     std::map<std::string, Counter> retired;
@@ -36,7 +36,7 @@ struct MetricsInput {
 std::string render_metrics(const MetricsInput& in);
 
 // Everything but the snapshots, from the rules, the state and the maps.
-MetricsInput metrics_input(const RuleSet& rules, const StateStore& store, const Dataplane* dp,
+MetricsInput metrics_input(const RuleView& rules, const StateStore& store, const Dataplane* dp,
                            const LoadSnapshot& now, const LoadSnapshot* before, size_t top_k);
 
 } // namespace pw

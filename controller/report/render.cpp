@@ -75,19 +75,27 @@ private:
 
 } // namespace
 
-void print_rules(std::ostream& out, const RuleSet& rules, const std::string& source, bool as_json)
+void print_rules(std::ostream& out, const RuleView& rules, const std::string& source, bool as_json)
 {
     json arr = json::array();
     Table t({"ID", "PREFIX", "ACTION", "SOURCES", "COMMENT"});
-    for (const auto& [p, r] : rules.rules()) {
-        if (!source.empty() && !r.claims.contains(source))
-            continue;
+    auto row = [&](const Rule& r) {
         if (as_json)
             arr.push_back(rule_json(r));
         else
-            t.add({std::to_string(r.id), p.to_string(), action_name(r.action()),
+            t.add({std::to_string(r.id), r.prefix.to_string(), action_name(r.action()),
                    join(r.sources(), ","), comments(r)});
-    }
+        return true;
+    };
+    if (source.empty())
+        for (Family f : {Family::v4, Family::v6})
+            rules.for_each_within(family_root(f), row);
+    else
+        rules.for_each_claim(source, [&](const Prefix& p, const Claim&) {
+            if (auto r = rules.find(p))
+                row(*r);
+            return true;
+        });
     if (as_json)
         out << json{{"rules", arr}}.dump(2) << "\n";
     else
@@ -120,7 +128,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
 {
     const Dataplane* dp = c.dataplane();
     auto attachments = c.attachments();
-    const RuleSet& rules = c.rules();
+    auto rules = c.view();
     json j;
     j["pin_dir"] = dp ? dp->pin_dir().string() : "";
     j["interfaces"] = json::array();
@@ -151,11 +159,16 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
         j["families"][family_name(f)] = fam;
     }
     j["counter_slots"] = dp ? dp->capacity().counter_slots : 0;
+    // Result entries held (one per rule when nothing is orphaned): a scan
+    // of the results array, 8 bytes per rule of capacity.
     size_t in_use = 0;
-    if (dp)
-        for (uint64_t w : dp->compiled_results())
-            in_use += w != 0;
+    if (dp) {
+        auto results = dp->compiled_results();
+        for (size_t i = 1; i < results.size(); i++) // word 0: the generation
+            in_use += results[i] != 0;
+    }
     j["compiled_results_in_use"] = in_use;
+    j["rule_store_bytes"] = c.store_bytes();
     if (as_json) {
         out << j.dump(2) << "\n";
         return;

@@ -10,7 +10,7 @@
 
 namespace pw {
 
-void print_rules(std::ostream& out, const RuleSet& rules, const std::string& source, bool json);
+void print_rules(std::ostream& out, const RuleView& rules, const std::string& source, bool json);
 void print_lookup(std::ostream& out, const LookupResult& r, bool json);
 void print_status(std::ostream& out, const Controller& c, bool json);
 struct StatsView {

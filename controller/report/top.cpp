@@ -158,7 +158,7 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
                  width)
           << "\n";
 
-        const RuleSet& rs = reader.rules();
+        auto rs = reader.view();
         // Per source (rate) and per interface (received, from the kernel).
         std::map<std::string, double> src_pps;
         auto ranked = rank_rules(rs, now, &before, key, 0);

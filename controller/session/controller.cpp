@@ -3,8 +3,8 @@
 #include "base/error.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <chrono>
+#include <iostream>
 
 namespace pw {
 namespace fs = std::filesystem;
@@ -17,14 +17,66 @@ fs::path ensured(const fs::path& dir)
     return dir;
 }
 
+constexpr const char* kLegacyRules = "rules.tsv";
+constexpr const char* kResultHint = "result_hint";
+// Blocked space per family in force (IPv4 addresses, IPv6 /64s).
+constexpr std::array<const char*, 2> kBlocked{"blocked.v4", "blocked.v6"};
+
 } // namespace
 
 Controller::Controller(const Paths& paths, const Capacity& want, bool create)
     : paths_(paths), lock_(ensured(paths.pin_dir)), store_(paths.state_dir)
 {
-    dp_ = Dataplane::open(paths.pin_dir, want, create);
+    store_.ensure_dir();
+    const bool legacy = !RuleDb::exists(paths.state_dir) && fs::exists(paths.state_dir / kLegacyRules);
+    try {
+        db_ = std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, false);
+    } catch (const Error& e) {
+        // A read-only state directory: readable, and every change refused
+        // with the reason.
+        if (!RuleDb::exists(paths.state_dir))
+            throw;
+        db_ = std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, true);
+        read_only_ = e.what();
+    }
+    dp_ = Dataplane::open(paths.pin_dir, want, create || legacy);
+    if (legacy)
+        import_legacy_state();
     if (dp_ && dp_->created())
         recover_attachments();
+}
+
+void Controller::import_legacy_state()
+{
+    // A state directory written before the rule store: its rules.tsv (and
+    // any pending mark: the saved rules are the truth either way) go into
+    // the store with their ids, and result indices the maps already give
+    // them, then the maps are rebuilt from the store.
+    RuleSet legacy = store_.load_rules();
+    std::map<uint32_t, uint32_t> index;
+    for (const auto& [id, i] : dp_->results_in_use())
+        index[id] = i;
+    auto w = db_->write();
+    for (const auto& [p, r] : legacy.rules()) {
+        Rule copy = r;
+        auto it = index.find(r.id);
+        copy.result = it == index.end() ? 0 : it->second;
+        w.restore(copy);
+    }
+    w.set_meta_u64("next_id", std::max<uint64_t>(legacy.next_id(), w.next_id()));
+    for (Family f : {Family::v4, Family::v6})
+        w.set_meta_u128(kBlocked[fam_index(f)],
+                        count_units(blocked_ranges(legacy, f), f == Family::v4 ? 0 : 64));
+    w.set_generation(w.generation() + 1);
+    w.commit();
+    rebuild_from_store();
+    repaired_ = true;
+    fs::rename(paths_.state_dir / kLegacyRules, paths_.state_dir / "rules.tsv.imported");
+    std::error_code ec;
+    fs::remove(paths_.state_dir / "pending", ec);
+    std::cerr << "prefixwall: imported " << legacy.size() << " rules from "
+              << (paths_.state_dir / kLegacyRules).string() << " into the rule store "
+              << RuleDb::file(paths_.state_dir).string() << " (the old file is kept as rules.tsv.imported)\n";
 }
 
 std::vector<std::string> Controller::reattach_missing()
@@ -52,16 +104,14 @@ void Controller::recover_attachments()
 {
     // New maps while attachments are recorded: someone removed the pinned
     // maps (the programs attached still use the old ones, now frozen at
-    // their last version). Fill the new maps from the saved rules, then
-    // move every recorded attachment onto them (a link update: no gap).
+    // their last version). Fill the new maps from the store, then move
+    // every recorded attachment onto them (a link update: no gap).
     auto list = store_.load_attachments();
     if (list.empty())
         return;
     std::string said = "the pinned maps under " + paths_.pin_dir.string() +
-                       " were missing: recreated from the saved rules";
-    const RuleSet& saved = rules(); // fills the compiled tables
-    if (engines().trie)
-        dp_->rebuild(saved, Engines{true, false});
+                       " were missing: recreated from the rule store";
+    repair();
     for (auto& a : list) {
         try {
             dp_->attach(a);
@@ -74,16 +124,54 @@ void Controller::recover_attachments()
     std::cerr << "prefixwall: warning: " << said << "\n";
 }
 
-const RuleSet& Controller::rules() const
+void Controller::repair() const
 {
-    if (!rules_) {
-        rules_ = store_.load_rules();
-        if (dp_ && store_.pending())
-            const_cast<Controller*>(this)->reconcile();
-        else if (dp_ && !dp_->compiled_ready(*rules_))
-            dp_->rebuild(*rules_, Engines{false, true}); // maps made by an older version
+    if (repaired_ || !dp_ || !read_only_.empty())
+        return;
+    repaired_ = true;
+    auto r = db_->read();
+    if (dp_->generation() != r.generation() || !dp_->compiled_ready(r))
+        rebuild_from_store();
+}
+
+void Controller::rebuild_from_store() const
+{
+    // Every rule keeps its result index when the results can hold it;
+    // rules without one (or whose index another rule holds) take a free
+    // one; every other index is freed.
+    std::vector<uint32_t> owner(dp_->compiled_results().size(), 0);
+    std::vector<Prefix> need;
+    {
+        auto r = db_->read();
+        for (Family f : {Family::v4, Family::v6})
+            r.for_each_within(family_root(f), [&](const Rule& rule) {
+                if (rule.result == 0 || rule.result >= owner.size() || owner[rule.result])
+                    need.push_back(rule.prefix);
+                else
+                    owner[rule.result] = rule.id;
+                return true;
+            });
     }
-    return *rules_;
+    dp_->reset_results(owner);
+    auto w = db_->write();
+    if (!need.empty()) {
+        uint32_t hint = static_cast<uint32_t>(w.meta_value(kResultHint));
+        for (const Prefix& p : need)
+            w.set_result(p, dp_->take_result(w.find(p)->id, hint));
+        w.set_meta_u64(kResultHint, hint);
+    }
+    const uint64_t gen = w.generation();
+    dp_->set_generation(Dataplane::kGenerationChanging);
+    dp_->rebuild(w, engines());
+    dp_->release_slots([&](uint32_t id) { return w.find_id(id).has_value(); });
+    w.commit();
+    dp_->set_generation(gen);
+}
+
+RuleDb::Read Controller::view() const
+{
+    repair();
+    return db_->read();
 }
 
 const Dataplane& Controller::dp() const
@@ -94,132 +182,199 @@ const Dataplane& Controller::dp() const
     return *dp_;
 }
 
-void Controller::reconcile()
-{
-    // An earlier run stopped between saving the state and finishing the
-    // maps: make both rule copies equal the saved rules.
-    dp_->rebuild(*rules_, engines());
-    dp_->release_slots([this](uint32_t id) { return rules_->find_id(id) != nullptr; });
-    store_.clear_pending();
-}
-
-CommitReport Controller::commit(RuleSet next)
+CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& check, bool dry_run)
 {
     const auto started = std::chrono::steady_clock::now();
-    const RuleSet& current = rules();
-    // Ids are never reused, whatever set the caller built.
-    next.set_next_id(std::max(next.next_id(), current.next_id()));
     if (!dp_)
         dp_ = Dataplane::open(paths_.pin_dir, Capacity{}, true);
+    repair();
+    if (!read_only_.empty())
+        throw Error(read_only_ + "; nothing changed");
     const Dataplane& d = *dp_;
+    auto before = db_->read(); // the version in force, beside the one written
+    auto w = db_->write();
 
-    // The diff, as entry writes and the writes that undo them; and whose
-    // counts leave which source (erased rules, claims dropped from rules
-    // that stay), to keep them in the sources' totals.
+    // 1. The store takes the changes; what each prefix was and becomes
+    //    (several changes to one prefix fold into one).
+    std::map<Prefix, RuleChange> folded;
+    for (const ClaimChange& c : changes) {
+        RuleChange ch = c.claim ? w.set_claim(c.prefix, c.source, *c.claim)
+                                : w.remove_claim(c.prefix, c.source);
+        auto [it, fresh] = folded.try_emplace(c.prefix, ch);
+        if (fresh)
+            continue;
+        it->second.after_id = ch.after_id;
+        it->second.after_action = ch.after_action;
+        it->second.leaving.insert(it->second.leaving.end(), ch.leaving.begin(), ch.leaving.end());
+    }
+
+    // 2. Entry writes, the writes that undo them, result indices for new
+    //    rules, and whose counts leave which source.
     std::vector<EntryWrite> writes, undo;
+    std::vector<uint32_t> taken, freed;
     std::map<uint32_t, std::vector<std::string>> leaving;
     CommitReport report;
-    auto a = current.rules().begin(), ae = current.rules().end();
-    auto b = next.rules().begin(), be = next.rules().end();
-    auto action = [](const Rule& r) { return static_cast<uint8_t>(r.action()); };
-    while (a != ae || b != be) {
-        if (b == be || (a != ae && a->first < b->first)) {
-            leaving[a->second.id] = a->second.sources();
-            writes.push_back({a->first, 0, 0, a->second.id});
-            undo.push_back({a->first, a->second.id, action(a->second), 0});
-            report.erased++;
-            ++a;
-        } else if (a == ae || b->first < a->first) {
-            writes.push_back({b->first, b->second.id, action(b->second), 0});
-            undo.push_back({b->first, 0, 0, b->second.id});
-            report.inserted++;
-            ++b;
-        } else {
-            for (const auto& [name, _] : a->second.claims)
-                if (!b->second.claims.contains(name))
-                    leaving[a->second.id].push_back(name);
-            if (a->second.id != b->second.id || a->second.action() != b->second.action()) {
-                writes.push_back({b->first, b->second.id, action(b->second), a->second.id});
-                undo.push_back({a->first, a->second.id, action(a->second), b->second.id});
+    uint32_t hint = static_cast<uint32_t>(w.meta_value(kResultHint));
+    // From the first result index taken, the maps say "changing": a run
+    // that stops before the end leaves them unequal to the store, and the
+    // next one rebuilds them (result indices included).
+    const uint64_t old_gen = d.generation();
+    d.set_generation(Dataplane::kGenerationChanging);
+    auto give_back = [&] {
+        d.free_results(taken);
+        d.set_generation(old_gen); // nothing in force changed
+    };
+    try {
+        for (auto& [p, ch] : folded) {
+            auto a = static_cast<uint8_t>(ch.after_action), b = static_cast<uint8_t>(ch.before_action);
+            if (!ch.leaving.empty())
+                leaving[ch.before_id] = ch.leaving;
+            if (ch.before_id == 0 && ch.after_id == 0)
+                continue;
+            if (ch.before_id == 0) {
+                uint32_t idx = d.take_result(ch.after_id, hint);
+                taken.push_back(idx);
+                w.set_result(p, idx);
+                writes.push_back({p, ch.after_id, a, 0});
+                undo.push_back({p, 0, 0, ch.after_id});
+                report.inserted++;
+            } else if (ch.after_id == 0) {
+                freed.push_back(ch.before_result);
+                writes.push_back({p, 0, 0, ch.before_id});
+                undo.push_back({p, ch.before_id, b, 0});
+                report.erased++;
+            } else if (a != b) {
+                writes.push_back({p, ch.after_id, a, ch.before_id});
+                undo.push_back({p, ch.before_id, b, ch.after_id});
                 report.updated++;
             }
-            ++a;
-            ++b;
         }
+        // Capacity first, so a full map is refused before anything is written.
+        for (Family f : {Family::v4, Family::v6}) {
+            size_t limit = f == Family::v4 ? d.capacity().max_rules_v4 : d.capacity().max_rules_v6;
+            if (w.count(f) > limit)
+                throw Error(std::string("rules_") + family_tag(f) +
+                            " would be over its limit: " + std::to_string(w.count(f)) +
+                            " rules, capacity " + std::to_string(limit) + " (--max-rules-" +
+                            family_tag(f) + " when the maps are created); nothing changed");
+        }
+        // The impact, inside the regions the change touches; the totals
+        // follow by difference.
+        std::vector<Prefix> changed;
+        changed.reserve(writes.size());
+        for (const EntryWrite& e : writes)
+            changed.push_back(e.prefix);
+        auto impact = change_impact(before, w, changed);
+        for (Family f : {Family::v4, Family::v6}) {
+            const int fi = fam_index(f);
+            u128 total = w.meta_u128(kBlocked[fi]);
+            report.blocked_before[fi] = total;
+            report.blocked_after[fi] = total - impact[fi].before + impact[fi].after;
+            report.newly_blocked[fi] = impact[fi].fresh;
+            if (impact[fi].before != impact[fi].after)
+                w.set_meta_u128(kBlocked[fi], report.blocked_after[fi]);
+        }
+        if (check)
+            check(before, w, report);
+    } catch (...) {
+        give_back();
+        throw;
     }
-
-    // Capacity first, so a full map is refused before anything is written.
-    for (Family f : {Family::v4, Family::v6}) {
-        size_t limit = f == Family::v4 ? d.capacity().max_rules_v4 : d.capacity().max_rules_v6;
-        if (next.count(f) > limit)
-            throw Error(std::string("rules_") + family_tag(f) +
-                        " would be over its limit: " + std::to_string(next.count(f)) +
-                        " rules, capacity " + std::to_string(limit) + " (--max-rules-" +
-                        family_tag(f) +
-                        " when the maps are created); nothing changed");
+    if (dry_run) {
+        give_back();
+        return report; // the write transaction is dropped: nothing changed
     }
     if (writes.empty()) {
-        if (next.next_id() != current.next_id() || next.rules() != current.rules()) {
-            store_.save_rules(next); // metadata only (sources, comments)
-            rules_ = std::move(next);
-        }
+        d.set_generation(old_gen);
+        w.commit(); // claims that do not change an entry (comments, sources)
         return report;
     }
 
-    // "pending" tells a later run that the maps may differ from the saved
-    // rules: it makes them equal again (one whole version either way). The
-    // maps go first, so the new version is in force without waiting for
-    // the state file of a large rule set to be written.
-    store_.mark_pending();
+    // 3. The maps, then the store. The generation in the maps says
+    //    "changing" until both hold the new version (one whole version in
+    //    force either way).
+    const uint64_t gen = w.generation() + 1;
+    w.set_generation(gen);
+    w.set_meta_u64(kResultHint, hint);
     bool complete = false;
     try {
-        complete = d.apply(next, writes, undo, engines());
+        complete = d.apply(w, writes, undo, engines());
     } catch (...) {
-        store_.clear_pending();
+        give_back();
         throw;
     }
     report.in_force_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {
-        store_.save_rules(next);
+        w.commit();
     } catch (...) {
-        // The state cannot say what is in force: put the saved version
-        // back in force (pending stays set if even that fails).
-        d.rebuild(current, engines());
-        store_.clear_pending();
+        // The store cannot say what is in force: put its version back.
+        rebuild_from_store();
         throw;
     }
-    // Counts of claims dropped from rules that stay, read before the
-    // slots of erased rules are given back.
+    d.free_results(freed); // before the generation says "done"
+    if (complete)
+        d.set_generation(gen);
+
+    // 4. Counter slots of rules that are gone go back to the ring; their
+    //    counts (and those of claims dropped from rules that stay) stay in
+    //    the sources' totals.
+    auto r = db_->read();
     std::map<uint32_t, Counter> counts;
     bool claims_dropped = std::any_of(leaving.begin(), leaving.end(),
-                                      [&](const auto& kv) { return next.find_id(kv.first); });
+                                      [&](const auto& kv) { return r.find_id(kv.first).has_value(); });
     if (claims_dropped)
         d.rule_counters().for_each([&](uint32_t id, const Counter& c) { counts[id] = c; });
-    rules_ = std::move(next);
-    if (complete)
-        store_.clear_pending();
-    for (const auto& [id, c] : d.release_slots([this](uint32_t id) { return rules_->find_id(id) != nullptr; }))
-        counts[id] = c;
+    if (report.erased)
+        for (const auto& [id, c] : d.release_slots([&](uint32_t id) { return r.find_id(id).has_value(); }))
+            counts[id] = c;
     retire(leaving, counts);
     return report;
+}
+
+CommitReport Controller::replace_all(const RuleSet& next)
+{
+    ChangeSet changes;
+    {
+        auto r = view();
+        for (Family f : {Family::v4, Family::v6})
+            r.for_each_within(family_root(f), [&](const Rule& have) {
+                const Rule* want = next.get(have.prefix);
+                if (!want) {
+                    changes.push_back({have.prefix, "", std::nullopt});
+                    return true;
+                }
+                for (const auto& [source, _] : have.claims)
+                    if (!want->claims.contains(source))
+                        changes.push_back({have.prefix, source, std::nullopt});
+                return true;
+            });
+    }
+    for (const auto& [p, rule] : next.rules())
+        for (const auto& [source, claim] : rule.claims)
+            changes.push_back({p, source, claim});
+    return commit(changes);
 }
 
 void Controller::retire(const std::map<uint32_t, std::vector<std::string>>& leaving,
                         const std::map<uint32_t, Counter>& counts)
 {
+    bool any = false;
+    for (const auto& [id, _] : leaving) {
+        auto it = counts.find(id);
+        any |= it != counts.end() && (it->second.packets || it->second.bytes);
+    }
+    if (!any)
+        return;
     auto retired = store_.load_retired();
-    bool changed = false;
     for (const auto& [id, sources] : leaving) {
         auto it = counts.find(id);
         if (it == counts.end() || (it->second.packets == 0 && it->second.bytes == 0))
             continue;
         for (const auto& name : sources)
             retired[name] += it->second;
-        changed = true;
     }
-    if (changed)
-        store_.save_retired(retired);
+    store_.save_retired(retired);
 }
 
 Engines Controller::engines() const
@@ -235,14 +390,14 @@ void Controller::keep_tries(bool on)
     bool had = engines().trie;
     keep_tries_ = on;
     if (dp_ && on && !had)
-        dp_->rebuild(rules(), Engines{true, false});
+        dp_->rebuild(view(), Engines{true, false});
 }
 
 void Controller::attach(Attachment a)
 {
     if (!dp_)
         dp_ = Dataplane::open(paths_.pin_dir, Capacity{}, true);
-    const RuleSet& current = rules();
+    repair();
     auto before = store_.load_attachments();
     auto list = before;
     std::erase_if(list, [&](const Attachment& x) { return x.ifname == a.ifname; });
@@ -251,7 +406,7 @@ void Controller::attach(Attachment a)
         // The tries were not kept: record the attachment first (so every
         // later change keeps them, whatever happens next), then fill them.
         store_.save_attachments(list);
-        dp_->rebuild(current, Engines{true, false});
+        dp_->rebuild(db_->read(), Engines{true, false});
     }
     try {
         dp_->attach(a);
@@ -283,16 +438,19 @@ void Controller::detach_all(bool purge)
     if (purge) {
         dp_.reset();
         Dataplane::purge(paths_.pin_dir);
+        db_.reset();
         store_.purge();
-        rules_ = RuleSet{};
+        db_ = std::make_unique<RuleDb>(paths_.state_dir, paths_.store_mb, false);
+        repaired_ = true;
     }
 }
 
 LookupResult Controller::lookup(const Address& addr) const
 {
     if (!dp_)
-        return LookupResult{addr};
-    return lookup_in(*dp_, rules(), addr);
+        return LookupResult{addr, std::nullopt, false};
+    auto r = view();
+    return lookup_in(*dp_, r, addr);
 }
 
 } // namespace pw

@@ -1,18 +1,21 @@
-// The controller's operations, as the CLI (and later the daemon) calls
-// them. One Controller is one locked session over the pinned data plane
-// and the state directory: it opens both, repairs a half-finished earlier
-// run, and commits rule changes in an order that never blocks what both
-// the old and the new rule set pass.
+// The controller's operations, as the CLI and the daemon call them. One
+// Controller is one locked session over the pinned data plane and the rule
+// store: it opens both, repairs a half-finished earlier run, and commits
+// changes at the cost of what they change.
 #pragma once
 
 #include "kernel/dataplane.hpp"
 #include "kernel/pin_dir.hpp"
-#include "store/rules.hpp"
 #include "session/paths.hpp"
 #include "session/reader.hpp"
+#include "store/impact.hpp"
+#include "store/rule_db.hpp"
+#include "store/rules.hpp"
 #include "store/state_store.hpp"
 
+#include <array>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,29 +23,56 @@
 
 namespace pw {
 
+// One claim set or removed. No claim: the source's claim goes (every
+// claim on the prefix when source is empty).
+struct ClaimChange {
+    Prefix prefix;
+    std::string source;
+    std::optional<Claim> claim;
+};
+using ChangeSet = std::vector<ClaimChange>;
+
 struct CommitReport {
     size_t inserted = 0, updated = 0, erased = 0;
     double in_force_seconds = 0; // from the start of the commit to the swap
+    // Blocked space per family (IPv4 addresses, IPv6 /64s) before and
+    // after, and newly blocked (store/impact.hpp).
+    std::array<u128, 2> blocked_before{}, blocked_after{}, newly_blocked{};
 };
+
+// Called inside a commit with the rules before and after it (and the
+// report so far), before anything in force changes; throwing refuses the
+// commit with nothing changed.
+using CommitCheck = std::function<void(const RuleView& before, const RuleView& after, const CommitReport&)>;
 
 class Controller {
 public:
-    // Locks the pin directory for the life of the object. With create
-    // unset and no maps pinned yet, dataplane() is empty.
+    // Locks the pin directory for the life of the object and opens the
+    // rule store (importing a state directory of an older version). With
+    // create unset and no maps pinned yet, dataplane() is empty.
     Controller(const Paths& paths, const Capacity& want, bool create);
 
-    // The rules in force, loaded from the state directory on first use
-    // (a sync answered by a 304 never needs them); an interrupted earlier
-    // run is repaired then.
-    const RuleSet& rules() const;
+    // The rules in force, as of now; an interrupted earlier run is
+    // repaired first.
+    RuleDb::Read view() const;
+    // The whole rule set in memory (outputs that are the whole set; tests).
+    RuleSet snapshot() const { return view().snapshot(); }
     const Dataplane* dataplane() const { return dp_ ? &*dp_ : nullptr; }
     const StateStore& store() const { return store_; }
+    // Bytes the rule store takes on disk.
+    uint64_t store_bytes() const { return db_->file_bytes(); }
     std::vector<Attachment> attachments() const { return store_.load_attachments(); }
 
-    // Makes `next` the rule set in force: kernel maps first (in a safe
-    // order, rolled back on failure), then the state. Throws Error and
-    // leaves everything as it was when a change cannot be applied.
-    CommitReport commit(RuleSet next);
+    // Applies `changes` to the rules in force: the rule store in one write
+    // transaction, the maps by the prefixes that change (tries) and the
+    // regions they touch (compiled tables), swapped in as one version.
+    // Throws Error and leaves everything as it was when a change cannot be
+    // applied.
+    // With dry_run, stops after the check: nothing is written.
+    CommitReport commit(const ChangeSet& changes, const CommitCheck& check = {}, bool dry_run = false);
+    // Makes `next` the rules in force (ids are the store's, not next's): a
+    // diff against every rule, for tests and benchmarks.
+    CommitReport replace_all(const RuleSet& next);
 
     void attach(Attachment a);
     void detach(const std::string& ifname);
@@ -62,7 +92,12 @@ public:
 
 private:
     const Dataplane& dp() const;
-    void reconcile();
+    // Makes the maps equal the store when their generations differ (a
+    // crash between the two, or maps made anew); once per session.
+    void repair() const;
+    // Rebuilds every map from the store, and the result indices with them.
+    void rebuild_from_store() const;
+    void import_legacy_state();
     void recover_attachments();
     // Adds the counts of rules or claims leaving a source to its totals.
     void retire(const std::map<uint32_t, std::vector<std::string>>& leaving,
@@ -71,8 +106,10 @@ private:
     Paths paths_;
     PinDirLock lock_;
     StateStore store_;
+    std::unique_ptr<RuleDb> db_;
     std::optional<Dataplane> dp_;
-    mutable std::optional<RuleSet> rules_;
+    mutable bool repaired_ = false;
+    std::string read_only_; // why the store could only be opened read-only
     bool keep_tries_ = false;
 };
 

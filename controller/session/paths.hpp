@@ -2,6 +2,7 @@
 // filesystem) and the state directory (rule metadata, attachments).
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 
 namespace pw {
@@ -9,6 +10,9 @@ namespace pw {
 struct Paths {
     std::filesystem::path pin_dir = "/sys/fs/bpf/prefixwall";
     std::filesystem::path state_dir = "/var/lib/prefixwall";
+    // Room for the rule store (STATE/rules.mdb): address space reserved,
+    // not disk taken (the file grows with the rules).
+    size_t store_mb = 4096;
 };
 
 } // namespace pw

@@ -2,10 +2,11 @@
 
 #include "base/error.hpp"
 #include "kernel/pin_dir.hpp"
+#include "session/controller.hpp"
 
 namespace pw {
 
-LookupResult lookup_in(const Dataplane& dp, const RuleSet& rules, const Address& a)
+LookupResult lookup_in(const Dataplane& dp, const RuleView& rules, const Address& a)
 {
     LookupResult r;
     r.address = a;
@@ -22,10 +23,31 @@ std::string nothing_pinned(const Paths& paths)
            " (start with 'prefixwall attach IFACE' or 'prefixwall add PREFIX')";
 }
 
+namespace {
+
+std::unique_ptr<RuleDb> open_store(const Paths& paths)
+{
+    // A state directory of an older version is imported once (that takes
+    // the lock, as any change does); a reader of a read-only one reads.
+    if (!RuleDb::exists(paths.state_dir) &&
+        std::filesystem::exists(paths.state_dir / "rules.tsv"))
+        Controller(paths, Capacity{}, false);
+    try {
+        if (!RuleDb::exists(paths.state_dir))
+            StateStore(paths.state_dir).ensure_dir();
+        return std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, false);
+    } catch (const Error&) {
+        return std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, true);
+    }
+}
+
+} // namespace
+
 Reader::Reader(const Paths& paths, const Capacity& cap)
-    : paths_(paths), cap_(cap), rules_(StateStore(paths.state_dir))
+    : paths_(paths), cap_(cap), store_(paths.state_dir)
 {
     open();
+    db_ = open_store(paths);
 }
 
 void Reader::open()

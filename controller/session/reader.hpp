@@ -2,26 +2,29 @@
 // the daemon's /metrics share. It opens the pinned maps without creating
 // anything (taking the pin-dir lock only while it opens them, so a sync
 // being applied never holds a reader up, nor a reader a sync) and reads
-// the rules as the state directory last saved them, re-read only when the
-// state changes. When nothing is pinned it says so in one sentence.
+// the rule store in read transactions: each sees the last version
+// committed, and reads only the rules it asks for. When nothing is pinned
+// it says so in one sentence.
 #pragma once
 
 #include "kernel/dataplane.hpp"
 #include "session/paths.hpp"
-#include "store/rules_cache.hpp"
+#include "store/rule_db.hpp"
+#include "store/state_store.hpp"
 
+#include <memory>
 #include <optional>
 
 namespace pw {
 
 struct LookupResult {
     Address address;
-    const Rule* rule = nullptr; // the longest match in the data plane
+    std::optional<Rule> rule; // the longest match in the data plane
     bool drop = false;
 };
 
 // What the table in force says for `a`, with the rule it names.
-LookupResult lookup_in(const Dataplane& dp, const RuleSet& rules, const Address& a);
+LookupResult lookup_in(const Dataplane& dp, const RuleView& rules, const Address& a);
 
 // "nothing is attached: ..." with how to start.
 std::string nothing_pinned(const Paths& paths);
@@ -32,9 +35,10 @@ public:
     Reader(const Paths& paths, const Capacity& cap);
 
     const Dataplane& dataplane() const { return *dp_; }
-    const RuleSet& rules() { return rules_.get(); }
-    const StateStore& store() const { return rules_.store(); }
-    LookupResult lookup(const Address& a) { return lookup_in(*dp_, rules(), a); }
+    // The rules as last committed (a new read transaction each call).
+    RuleDb::Read view() const { return db_->read(); }
+    const StateStore& store() const { return store_; }
+    LookupResult lookup(const Address& a) const { return lookup_in(*dp_, view(), a); }
 
     // Reopens the maps when their pins were removed (and maybe recreated)
     // under a long-lived reader; returns true when it did, so that rates
@@ -47,7 +51,8 @@ private:
     Paths paths_;
     Capacity cap_;
     std::optional<Dataplane> dp_;
-    RulesCache rules_;
+    StateStore store_;
+    std::unique_ptr<RuleDb> db_;
 };
 
 } // namespace pw

@@ -85,25 +85,74 @@ EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
     return EntryChange::erase;
 }
 
-const Rule* RuleSet::find(const Prefix& prefix) const
+Prefix family_root(Family f)
+{
+    Prefix p;
+    p.family = f;
+    return p;
+}
+
+std::optional<Rule> RuleView::covering(const Prefix& p) const
+{
+    for (int len = static_cast<int>(p.len) - 1; len >= 0; len--)
+        if (auto r = find(Prefix::of(p.first(), static_cast<unsigned>(len))))
+            return r;
+    return std::nullopt;
+}
+
+std::optional<Rule> RuleView::longest_match(const Address& addr) const
+{
+    Prefix host = Prefix::of(addr, max_len(addr.family));
+    if (auto r = find(host))
+        return r;
+    return covering(host);
+}
+
+const Rule* RuleSet::get(const Prefix& prefix) const
 {
     auto it = rules_.find(prefix);
     return it == rules_.end() ? nullptr : &it->second;
 }
 
-const Rule* RuleSet::find_id(uint32_t id) const
+const Rule* RuleSet::get_id(uint32_t id) const
 {
     auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : it->second;
 }
 
-const Rule* RuleSet::longest_match(const Address& addr) const
+const Rule* RuleSet::lookup(const Address& addr) const
 {
-    for (int len = static_cast<int>(max_len(addr.family)); len >= 0; len--) {
-        if (const Rule* r = find(Prefix::of(addr, static_cast<unsigned>(len))))
+    for (int len = static_cast<int>(max_len(addr.family)); len >= 0; len--)
+        if (const Rule* r = get(Prefix::of(addr, static_cast<unsigned>(len))))
             return r;
-    }
     return nullptr;
+}
+
+std::optional<Rule> RuleSet::find(const Prefix& prefix) const
+{
+    const Rule* r = get(prefix);
+    return r ? std::optional<Rule>(*r) : std::nullopt;
+}
+
+std::optional<Rule> RuleSet::find_id(uint32_t id) const
+{
+    const Rule* r = get_id(id);
+    return r ? std::optional<Rule>(*r) : std::nullopt;
+}
+
+void RuleSet::for_each_within(const Prefix& within, const std::function<bool(const Rule&)>& fn) const
+{
+    for (auto it = rules_.lower_bound(within); it != rules_.end() && within.contains(it->first); ++it)
+        if (!fn(it->second))
+            return;
+}
+
+void RuleSet::for_each_claim(const std::string& source,
+                             const std::function<bool(const Prefix&, const Claim&)>& fn) const
+{
+    for (const auto& [p, r] : rules_)
+        if (auto it = r.claims.find(source); it != r.claims.end() && !fn(p, it->second))
+            return;
 }
 
 size_t RuleSet::count(Family f) const { return per_family_[fam_index(f)]; }
@@ -125,6 +174,19 @@ void RuleSet::restore(Rule rule)
     uint32_t id = rule.id;
     auto pos = rules_.emplace_hint(rules_.end(), key, std::move(rule));
     by_id_[id] = &pos->second;
+}
+
+} // namespace pw
+
+namespace pw {
+
+std::vector<std::pair<std::string, SourceCounts>> RuleSet::sources() const
+{
+    std::map<std::string, SourceCounts> by;
+    for (const auto& [p, r] : rules_)
+        for (const auto& [name, c] : r.claims)
+            by[name][fam_index(p.family)][static_cast<int>(c.action) & 3]++;
+    return {by.begin(), by.end()};
 }
 
 } // namespace pw

@@ -7,7 +7,9 @@
 #include "base/prefix.hpp"
 #include "base/vocabulary.hpp"
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <unordered_map>
 #include <optional>
@@ -26,6 +28,7 @@ struct Claim {
 struct Rule {
     uint32_t id = 0; // stable while the rule exists; never reused
     Prefix prefix;
+    uint32_t result = 0; // its index in the compiled engine's results (0: none yet)
     std::map<std::string, Claim> claims; // by source name; never empty
 
     Action action() const;
@@ -36,7 +39,40 @@ struct Rule {
 // What a change means for the data plane's entry of one prefix.
 enum class EntryChange { none, insert, update, erase };
 
-class RuleSet {
+// Claims of one source, by family and claim action (Action's value & 3).
+using SourceCounts = std::array<std::array<uint64_t, 4>, 2>;
+
+// Read access to a rule set, wherever it lives: in memory (RuleSet) or in
+// the rule store (store/rule_db.hpp). Every walk is over a range, so a
+// caller reads what it asks for, not the whole set.
+class RuleView {
+public:
+    virtual ~RuleView() = default;
+    virtual std::optional<Rule> find(const Prefix& prefix) const = 0;
+    virtual std::optional<Rule> find_id(uint32_t id) const = 0;
+    virtual size_t count(Family f) const = 0;
+    virtual size_t count(Family f, Action a) const = 0;
+    // Every rule inside `within` (its own prefix included), in prefix
+    // order; fn returns false to stop.
+    virtual void for_each_within(const Prefix& within,
+                                 const std::function<bool(const Rule&)>& fn) const = 0;
+    // The prefixes `source` claims, in prefix order; fn returns false to stop.
+    virtual void for_each_claim(const std::string& source,
+                                const std::function<bool(const Prefix&, const Claim&)>& fn) const = 0;
+
+    // Every source with claims, and its claim counts, by name.
+    virtual std::vector<std::pair<std::string, SourceCounts>> sources() const = 0;
+
+    // The longest rule that covers `p` and is shorter than it.
+    virtual std::optional<Rule> covering(const Prefix& p) const;
+    // The userspace reference of the data plane's lookup.
+    std::optional<Rule> longest_match(const Address& addr) const;
+};
+
+// The whole of one family, as a prefix.
+Prefix family_root(Family f);
+
+class RuleSet final : public RuleView {
 public:
     RuleSet() = default;
     // Copies rebuild the id index (it points into this set's own rules).
@@ -52,15 +88,23 @@ public:
     // Returns none when there was nothing to remove.
     EntryChange remove(const Prefix& prefix, const std::string& source);
 
-    const Rule* find(const Prefix& prefix) const;
-    const Rule* find_id(uint32_t id) const;
-    // The userspace reference of the data plane's lookup.
-    const Rule* longest_match(const Address& addr) const;
+    // Without copies: pointers into the set.
+    const Rule* get(const Prefix& prefix) const;
+    const Rule* get_id(uint32_t id) const;
+    const Rule* lookup(const Address& addr) const;
+
+    std::optional<Rule> find(const Prefix& prefix) const override;
+    std::optional<Rule> find_id(uint32_t id) const override;
+    size_t count(Family f) const override;
+    size_t count(Family f, Action a) const override;
+    void for_each_within(const Prefix& within,
+                         const std::function<bool(const Rule&)>& fn) const override;
+    void for_each_claim(const std::string& source,
+                        const std::function<bool(const Prefix&, const Claim&)>& fn) const override;
+    std::vector<std::pair<std::string, SourceCounts>> sources() const override;
 
     const std::map<Prefix, Rule>& rules() const { return rules_; }
     size_t size() const { return rules_.size(); }
-    size_t count(Family f) const;
-    size_t count(Family f, Action a) const;
     uint32_t next_id() const { return next_id_; }
 
     // Used by the state store when loading: a rule with a known id.

@@ -291,20 +291,11 @@ std::vector<std::string> StateStore::synced_sources() const
     return out;
 }
 
-bool StateStore::pending() const { return fs::exists(dir_ / kPendingFile); }
-
-void StateStore::mark_pending() const { write_atomic(kPendingFile, "maps changing\n"); }
-
-void StateStore::clear_pending() const
-{
-    std::error_code ec;
-    fs::remove(dir_ / kPendingFile, ec);
-}
-
 void StateStore::purge() const
 {
     std::error_code ec;
-    for (const char* f : {kRulesFile, kAttachFile, kPendingFile, "retired.json"})
+    for (const char* f : {kRulesFile, kAttachFile, kPendingFile, "retired.json", "rules.mdb",
+                          "rules.mdb-lock", "rules.tsv.imported"})
         fs::remove(dir_ / f, ec);
     fs::remove_all(dir_ / "sources", ec);
 }

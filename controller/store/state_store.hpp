@@ -1,9 +1,8 @@
-// The state directory: rule metadata (ids, sources, comments) and the
-// attachments, which the kernel maps cannot hold. Every file is replaced
-// atomically (write a temporary, fsync, rename), so a crash leaves the old
-// or the new version, never a mix. A "pending" marker written before the
-// maps change and removed after the state is saved tells the next command
-// that maps and state may differ and must be reconciled.
+// The state directory's small files: attachments, per-source records and
+// retired counts (the rules themselves are in the rule store,
+// store/rule_db.hpp). Every file is replaced atomically (write a
+// temporary, fsync, rename), so a crash leaves the old or the new version,
+// never a mix.
 #pragma once
 
 #include "base/attachment.hpp"
@@ -35,6 +34,9 @@ public:
     const std::filesystem::path& dir() const { return dir_; }
     void ensure_dir() const;
 
+    // rules.tsv, where versions before the rule store kept the rules: read
+    // once to import it; written only to make such a state directory
+    // (the upgrade test).
     RuleSet load_rules() const;
     void save_rules(const RuleSet& rules) const;
 
@@ -52,10 +54,6 @@ public:
     // in the source's totals so those never go backwards.
     std::map<std::string, Counter> load_retired() const;
     void save_retired(const std::map<std::string, Counter>& retired) const;
-
-    bool pending() const;
-    void mark_pending() const;
-    void clear_pending() const;
 
     // Removes every file this store writes (detach --purge).
     void purge() const;

@@ -95,10 +95,17 @@ enum pw_cl_header {
 	PW_CL_H_LEAVES = 1,  /* word offset of the leaf array */
 	PW_CL_H_TAILS = 2,   /* word offset of the tail array */
 	PW_CL_H_RULES = 3,   /* rules in the table */
-	PW_CL_H_WORDS = 4,   /* words in use */
+	PW_CL_H_WORDS = 4,   /* words the regions span (used and free) */
+	PW_CL_H_NODES_USED = 5,  /* nodes, leaves and tails in use: a patch */
+	PW_CL_H_LEAVES_USED = 6, /* appends after them, in the free room */
+	PW_CL_H_TAILS_USED = 7,  /* each region keeps (controller only) */
 	PW_CL_HEADER_WORDS = 8,
 };
 #define PW_CL_MAGIC 0x70776c3100000001ULL
+/* Word 0 of compiled_results is never a rule's (index 0 means "no rule"):
+ * it holds the generation of the rule store the maps were last made equal
+ * to (controller only; see controller/session/controller.cpp). */
+#define PW_CL_RESULT_GENERATION 0
 #define PW_CL_DIRECT_OFF PW_CL_HEADER_WORDS /* 2^18 u32 = 131072 words */
 /* The nodes follow the direct table: a fixed offset, not a header word. */
 #define PW_CL_NODES_OFF (PW_CL_DIRECT_OFF + (1u << PW_CL_DIRECT_BITS) / 2)

@@ -111,7 +111,7 @@ int main(int argc, char** argv)
             cap.table_mb_v6 = 32;
             Controller ctl({root / "bpffs" / "pins", root / "state"}, cap, true);
             ctl.keep_tries(true);
-            ctl.commit(rules);
+            ctl.replace_all(rules);
             const Dataplane& dp = *ctl.dataplane();
             for (Family f : {Family::v4, Family::v6}) {
                 if (!rules.count(f))

@@ -41,7 +41,7 @@ int main(int argc, char** argv)
             rules.add(Prefix::of(a, 24), "bench", Claim{Action::block, ""});
         }
         auto t0 = Clock::now();
-        ctl.commit(std::move(rules));
+        ctl.replace_all(rules);
         std::printf("committed %u rules in %.2f s\n", n, std::chrono::duration<double>(Clock::now() - t0).count());
 
         // One packet per rule through the real program (frames never sent).
@@ -66,7 +66,7 @@ int main(int argc, char** argv)
         std::printf("sent one to three packets to each rule in %.2f s\n",
                     std::chrono::duration<double>(Clock::now() - t0).count());
 
-        const RuleSet& rs = ctl.rules();
+        auto rs = ctl.view();
         std::vector<double> read_ms, rank_ms, total_ms;
         LoadSnapshot prev = read_load(*ctl.dataplane());
         for (int round = 0; round < 7; round++) {

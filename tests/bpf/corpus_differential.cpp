@@ -97,7 +97,8 @@ int main(int argc, char** argv)
             Capacity cap{2'000'000, 1'000'000, 1024};
             Controller ctl({root / "bpffs" / "pins", root / "state"}, cap, true);
             ctl.keep_tries(true);
-            ctl.commit(rules);
+            ctl.replace_all(rules);
+            rules = ctl.snapshot();
             for (Family f : {Family::v4, Family::v6}) {
                 std::vector<Prefix> prefixes;
                 for (const auto& [p, _] : rules.rules())
@@ -122,7 +123,7 @@ int main(int argc, char** argv)
                 auto compiled = kernel_ids(pins, PW_ENGINE_COMPILED, f, addrs);
                 size_t bad = 0;
                 for (size_t k = 0; k < addrs.size(); k++) {
-                    const Rule* ref = rules.longest_match(addrs[k]);
+                    const Rule* ref = rules.lookup(addrs[k]);
                     uint32_t want = ref ? ref->id : 0;
                     if (trie[k] != want || compiled[k] != want) {
                         if (++bad <= 5)

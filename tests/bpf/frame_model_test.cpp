@@ -70,8 +70,8 @@ Expect model(const std::vector<uint8_t>& f, const RuleSet& rules)
     } else {
         return e; // non-IP passes
     }
-    const Rule* s = rules.longest_match(src);
-    const Rule* d = rules.longest_match(dst);
+    const Rule* s = rules.lookup(src);
+    const Rule* d = rules.lookup(dst);
     e.src_id = s ? s->id : 0;
     e.dst_id = d ? d->id : 0;
     e.rule_counts = (s ? 1 : 0) + (d && (!s || d->id != s->id) ? 1 : 0);
@@ -140,7 +140,7 @@ TEST_CASE("1,000,000 random and mutated frames: verdict, outcome, rules and coun
     std::mt19937_64 rng(20261125);
     pwtest::Harness h;
     RuleSet rules = pwtest::random_rules(rng, 1000);
-    h.commit(rules);
+    rules = h.commit(rules);
     std::vector<Prefix> prefixes[2];
     for (const auto& [p, _] : rules.rules())
         prefixes[p.family == Family::v4 ? 0 : 1].push_back(p);

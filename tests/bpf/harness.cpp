@@ -62,14 +62,12 @@ Harness::~Harness()
 
 void Harness::add(const std::string& prefix, pw::Action action, const std::string& source)
 {
-    pw::RuleSet next = ctl_->rules();
-    next.add(pw::Prefix::parse(prefix), source, pw::Claim{action, ""});
-    ctl_->commit(next);
+    ctl_->commit({{pw::Prefix::parse(prefix), source, pw::Claim{action, ""}}});
 }
 
 uint32_t Harness::id(const std::string& prefix)
 {
-    const pw::Rule* r = ctl_->rules().find(pw::Prefix::parse(prefix));
+    auto r = ctl_->view().find(pw::Prefix::parse(prefix));
     return r ? r->id : 0;
 }
 

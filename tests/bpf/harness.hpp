@@ -24,6 +24,12 @@ public:
     const std::string& root() const { return root_; }
     // A new Controller over the same directories (a restart).
     void reopen();
+    // Closes the Controller (and with it the rule store) until reopen().
+    void close()
+    {
+        progs_.clear();
+        ctl_.reset();
+    }
     ~Harness();
 
     pw::Controller& ctl() { return *ctl_; }
@@ -31,7 +37,13 @@ public:
 
     // Claims `prefix` for source "test" with `action` and commits.
     void add(const std::string& prefix, pw::Action action, const std::string& source = "test");
-    void commit(const pw::RuleSet& next) { ctl_->commit(next); }
+    // Makes `next` the rules in force; returns them as the store has them
+    // (with the store's ids).
+    pw::RuleSet commit(const pw::RuleSet& next)
+    {
+        ctl_->replace_all(next);
+        return ctl_->snapshot();
+    }
     uint32_t id(const std::string& prefix);
 
     // A program instance with these settings and this run's engine

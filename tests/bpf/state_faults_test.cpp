@@ -1,7 +1,7 @@
 // A state directory that is full or read-only: the commit fails with a
-// one-line error naming the cause, the saved state is the previous one,
-// the version in force is the previous one, and the next commit after the
-// fault is cleared goes through.
+// one-line error naming the cause, the rule store holds the previous
+// version, the version in force is the previous one, and the next commit
+// after the fault is cleared goes through.
 #include "base/error.hpp"
 #include "harness.hpp"
 
@@ -21,12 +21,14 @@ namespace {
 
 constexpr ProgramSettings kBoth{Match::both, false, false, false};
 
-std::string slurp(const fs::path& p)
+// The rules in the store, as text.
+std::string saved_rules(pwtest::Harness& h)
 {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string out;
+    RuleSet rules = h.ctl().snapshot();
+    for (const auto& [p, r] : rules.rules())
+        out += std::to_string(r.id) + " " + p.to_string() + " " + action_name(r.action()) + "\n";
+    return out;
 }
 
 int verdict_for(pwtest::Harness& h, const char* dst)
@@ -71,20 +73,21 @@ struct StateOnSmallFs {
     StateOnSmallFs()
     {
         h.add("192.0.2.0/24", Action::block);
-        saved = slurp(small.dir / "rules.tsv");
+        saved = saved_rules(h);
+        REQUIRE_FALSE(saved.empty());
         REQUIRE(verdict_for(h, "192.0.2.1") == XDP_DROP);
     }
     // The next version: 198.51.100.0/24 blocked too.
     RuleSet next()
     {
-        RuleSet n = h.ctl().rules();
+        RuleSet n = h.ctl().snapshot();
         n.add(Prefix::parse("198.51.100.0/24"), "test", Claim{});
         return n;
     }
-    // The failed commit changed nothing: state file and version in force.
+    // The failed commit changed nothing: the store and the version in force.
     void check_unchanged()
     {
-        CHECK(slurp(small.dir / "rules.tsv") == saved);
+        CHECK(saved_rules(h) == saved);
         CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
         CHECK(verdict_for(h, "198.51.100.1") == XDP_PASS);
     }
@@ -106,11 +109,10 @@ TEST_CASE("a full state directory: the commit fails cleanly and nothing in force
     next.remove(Prefix::parse("192.0.2.0/24"), "");
     CHECK_THROWS_WITH_AS(h.commit(next), doctest::Contains("No space left on device"), Error);
     t.check_unchanged();
-    CHECK_FALSE(fs::exists(t.small.dir / "pending"));
 
     // A restart finds the same version, with nothing to repair.
     h.reopen();
-    CHECK(h.ctl().rules().size() == 1);
+    CHECK(h.ctl().snapshot().size() == 1);
     CHECK(verdict_for(h, "192.0.2.1") == XDP_DROP);
 
     fs::remove(t.small.dir / "filler");
@@ -123,12 +125,17 @@ TEST_CASE("a read-only state directory: the commit fails cleanly and nothing in 
 {
     StateOnSmallFs t;
     const char* dir = t.small.dir.c_str();
-    REQUIRE(::mount(nullptr, dir, nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
     RuleSet next = t.next();
+    // A command that starts while the file system is read-only.
+    t.h.close();
+    REQUIRE(::mount(nullptr, dir, nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+    t.h.reopen();
     CHECK_THROWS_WITH_AS(t.h.commit(next), doctest::Contains("Read-only file system"), Error);
     t.check_unchanged();
 
+    t.h.close();
     REQUIRE(::mount(nullptr, dir, nullptr, MS_REMOUNT, nullptr) == 0);
+    t.h.reopen();
     t.h.commit(next);
     CHECK(verdict_for(t.h, "198.51.100.1") == XDP_DROP);
 }

@@ -80,7 +80,7 @@ TEST_CASE("sync: a file source lands in the data plane with its references")
     CHECK(r.v6_64s_newly_blocked == "65536");
     CHECK(verdict_to(h, "192.0.2.7") == XDP_DROP);
     CHECK(verdict_to(h, "2001:db8:bad::1") == XDP_DROP);
-    const Rule* rule = h.ctl().rules().find(Prefix::parse("192.0.2.0/24"));
+    auto rule = h.ctl().snapshot().find(Prefix::parse("192.0.2.0/24"));
     REQUIRE(rule);
     CHECK(rule->claims.at("drop").comment == "SBL1");
 
@@ -102,7 +102,7 @@ TEST_CASE("sync: a failed download changes nothing")
     sync_source(h.ctl(), spec("a", f), quiet());
     CHECK_THROWS_AS(sync_source(h.ctl(), spec("a", (t.dir / "gone.txt").string()), quiet()), Error);
     CHECK_THROWS_AS(sync_source(h.ctl(), spec("a", "http://127.0.0.1:1/list"), quiet()), Error);
-    CHECK(h.ctl().rules().size() == 1);
+    CHECK(h.ctl().snapshot().size() == 1);
     CHECK(verdict_to(h, "192.0.2.1") == XDP_DROP);
 
     SyncOptions strict = quiet();
@@ -112,7 +112,7 @@ TEST_CASE("sync: a failed download changes nothing")
                          "source 'a': 1 rejected lines with --strict (first: line 3: bad prefix "
                          "'not-a-prefix': not an IPv4 or IPv6 address)",
                          Error);
-    CHECK(h.ctl().rules().size() == 1);
+    CHECK(h.ctl().snapshot().size() == 1);
 }
 
 TEST_CASE("sync: the removal guard refuses a shrunken registry unless forced")
@@ -128,20 +128,20 @@ TEST_CASE("sync: the removal guard refuses a shrunken registry unless forced")
     SyncReport r = sync_source(h.ctl(), spec("l", f), quiet());
     CHECK_FALSE(r.applied);
     CHECK(r.refused == "would remove 7 of 10 entries (70%, more than --max-removal 0.50); --force to apply");
-    CHECK(h.ctl().rules().size() == 10);
+    CHECK(h.ctl().snapshot().size() == 10);
     CHECK(verdict_to(h, "192.0.2.9") == XDP_DROP);
 
     SyncOptions lenient = quiet();
     lenient.guards.max_removal = 0.8;
     CHECK(sync_source(h.ctl(), spec("l", f), lenient).applied);
-    CHECK(h.ctl().rules().size() == 3);
+    CHECK(h.ctl().snapshot().size() == 3);
 
     t.write("l.txt", "");
     SyncOptions force = quiet();
     force.guards.force = true;
     CHECK_FALSE(sync_source(h.ctl(), spec("l", f), quiet()).applied);
     CHECK(sync_source(h.ctl(), spec("l", f), force).applied);
-    CHECK(h.ctl().rules().size() == 0);
+    CHECK(h.ctl().snapshot().size() == 0);
     CHECK(verdict_to(h, "192.0.2.1") == XDP_PASS);
 }
 
@@ -155,7 +155,7 @@ TEST_CASE("sync: broad, protected and private entries are kept out and reported;
     SyncReport r = sync_source(h.ctl(), spec("l1", f), o);
     CHECK(r.applied);
     CHECK(r.refused_by_guard == std::map<std::string, size_t>{{"min-prefix-len", 1}, {"private", 1}, {"protected", 2}});
-    CHECK(h.ctl().rules().size() == 1);
+    CHECK(h.ctl().snapshot().size() == 1);
     CHECK(verdict_to(h, "198.51.100.70") == XDP_PASS);
     CHECK(verdict_to(h, "192.0.2.70") == XDP_DROP);
 
@@ -163,7 +163,7 @@ TEST_CASE("sync: broad, protected and private entries are kept out and reported;
     o.guards.allow_private = true;
     r = sync_source(h.ctl(), spec("l1", f), o);
     CHECK(r.refused_by_guard == std::map<std::string, size_t>{{"protected", 2}});
-    CHECK(h.ctl().rules().size() == 3);
+    CHECK(h.ctl().snapshot().size() == 3);
     CHECK(r.broadest_added.at(0).to_string() == "4.0.0.0/7");
 }
 
@@ -177,8 +177,8 @@ TEST_CASE("sync: a prefix in several sources stays while any source lists it")
     force.guards.force = true;
     sync_source(h.ctl(), spec("a", a), force);
     sync_source(h.ctl(), spec("b", b), force);
-    CHECK(h.ctl().rules().size() == 2);
-    CHECK(h.ctl().rules().find(Prefix::parse("192.0.2.0/24"))->sources() == std::vector<std::string>{"a", "b"});
+    CHECK(h.ctl().snapshot().size() == 2);
+    CHECK(h.ctl().snapshot().find(Prefix::parse("192.0.2.0/24"))->sources() == std::vector<std::string>{"a", "b"});
     t.write("a.txt", "198.51.100.0/24\n");
     sync_source(h.ctl(), spec("a", a), force);
     CHECK(verdict_to(h, "192.0.2.1") == XDP_DROP); // b still lists it
@@ -206,7 +206,7 @@ TEST_CASE("counts never go backwards: kept across a sync, retired into the sourc
         CHECK(verdict_to(h, "198.51.100.1", "100.64.0.1") == XDP_DROP);
     CHECK(verdict_to(h, "203.0.113.1", "100.64.0.1") == XDP_DROP);
     auto total = [&](const std::string& source) {
-        auto loads = source_loads(h.ctl().rules(), read_load(h.dp()), h.ctl().store().load_retired());
+        auto loads = source_loads(h.ctl().snapshot(), read_load(h.dp()), h.ctl().store().load_retired());
         for (const auto& l : loads)
             if (l.source == source)
                 return l.counter.packets;
@@ -233,7 +233,7 @@ TEST_CASE("sync: --dry-run reports and changes nothing")
     CHECK_FALSE(r.applied);
     CHECK(r.added == 1);
     CHECK(r.v4_newly_blocked == "256");
-    CHECK(h.ctl().rules().size() == 0);
+    CHECK(h.ctl().snapshot().size() == 0);
     CHECK(verdict_to(h, "192.0.2.1") == XDP_PASS);
 }
 

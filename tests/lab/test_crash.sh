@@ -81,7 +81,7 @@ expect_eq "rules equal registry B ($want_b distinct)" "$want_b" "$(lab pw list -
 rm -f "$base/bpf/prefixwall/maps/"*
 expect_eq "maps unpinned: B still enforced by the attached program" B "$(version)"
 out=$(lab pw "${sync_args[@]}" --from "$work/A.txt" 2>&1)
-echo "$out" | grep -q "were missing: recreated from the saved rules; re-attached rc" &&
+echo "$out" | grep -q "were missing: recreated from the rule store; re-attached rc" &&
   ok "the next sync says the maps were recreated and rc re-attached" || not_ok "recovery message: $out"
 expect_eq "the sync after recovery is enforced" A "$(version)"
 expect_eq "recreated table holds the saved rules" yes "$(table_consistent)"

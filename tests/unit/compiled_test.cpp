@@ -33,9 +33,9 @@ Published publish(const RuleSet& rules, Family f, uint32_t slot = 0)
         index[r.id] = next;
         p.results[next--] = r.id | uint64_t(slot) << 32;
     }
-    CompiledTable t = CompiledTable::build(rules, f, [&](uint32_t id) { return index.at(id); });
+    CompiledTable t = CompiledTable::build(rules, f, [&](const Rule& r) { return index.at(r.id); });
     p.words.resize(t.words());
-    t.write(p.words);
+    t.write(p.words, rules.count(f));
     return p;
 }
 
@@ -47,7 +47,7 @@ uint32_t compiled_id(const Published& p, const char* addr)
 
 uint32_t ref_id(const RuleSet& rs, const char* addr)
 {
-    const Rule* r = rs.longest_match(Address::parse(addr));
+    auto r = rs.longest_match(Address::parse(addr));
     return r ? r->id : 0;
 }
 
@@ -111,16 +111,16 @@ TEST_CASE("compiled table: a rule without a result index is refused")
 {
     RuleSet rs;
     rs.add(Prefix::parse("192.0.2.0/24"), "t", Claim{});
-    CHECK_THROWS(CompiledTable::build(rs, Family::v4, [](uint32_t) { return 0u; }));
+    CHECK_THROWS(CompiledTable::build(rs, Family::v4, [](const Rule&) { return 0u; }));
 }
 
 TEST_CASE("compiled table: a buffer too small is refused")
 {
     RuleSet rs;
     rs.add(Prefix::parse("192.0.2.0/24"), "t", Claim{});
-    CompiledTable t = CompiledTable::build(rs, Family::v4, [](uint32_t) { return 1u; });
+    CompiledTable t = CompiledTable::build(rs, Family::v4, [](const Rule&) { return 1u; });
     std::vector<uint64_t> small(t.words() - 1);
-    CHECK_THROWS(t.write(small));
+    CHECK_THROWS(t.write(small, 1));
 }
 
 TEST_CASE("compiled table: 400,000 addresses over random nested rules agree with the reference")
@@ -136,10 +136,10 @@ TEST_CASE("compiled table: 400,000 addresses over random nested rules agree with
         Family f = i % 2 ? Family::v6 : Family::v4;
         int fi = f == Family::v4 ? 0 : 1;
         Address a = pwtest::test_address(rng, prefixes[fi], f, i / 2);
-        const Rule* ref = rules.longest_match(a);
+        auto ref = rules.longest_match(a);
         auto got = w[fi].lookup(a);
         uint32_t want = ref ? ref->id : 0, have = got ? got->rule_id : 0;
-        hits += ref != nullptr;
+        hits += ref.has_value();
         if (want != have || (ref && got->action != static_cast<uint8_t>(ref->action()))) {
             if (++mismatches <= 5)
                 FAIL_CHECK(a.to_string() << ": compiled rule " << have << ", reference " << want);
@@ -147,4 +147,86 @@ TEST_CASE("compiled table: 400,000 addresses over random nested rules agree with
     }
     CHECK(mismatches == 0);
     CHECK(hits > 150000);
+}
+
+TEST_CASE("compiled table: 100 patched change batches equal a full rebuild over 1M addresses each")
+{
+    // The table is patched in place (the regions each batch touches, into
+    // the free room) and, when a patch does not fit, rebuilt whole, as the
+    // controller does; after every batch it must answer exactly as a table
+    // built from scratch. Result index = rule id.
+    std::mt19937_64 rng(20261201);
+    RuleSet rules = pwtest::random_rules(rng, 20000);
+    auto index = [](const Rule& r) { return r.id; };
+    const Action actions[] = {Action::block, Action::allow, Action::monitor};
+    std::vector<uint64_t> live[2], fresh;
+    std::vector<uint64_t> results(1u << 20);
+    for (uint32_t i = 0; i < results.size(); i++)
+        results[i] = i;
+    for (Family f : {Family::v4, Family::v6}) {
+        live[fam_index(f)].assign(1u << 21, 0);
+        CompiledTable::build(rules, f, index).write(live[fam_index(f)], rules.count(f));
+    }
+    size_t patched = 0, rebuilt = 0, mismatches = 0;
+    for (int batch = 0; batch < 100; batch++) {
+        std::vector<Prefix> all;
+        for (const auto& [p, _] : rules.rules())
+            all.push_back(p);
+        std::vector<Prefix> changed;
+        const int n = 1 + static_cast<int>(rng() % (batch % 10 == 9 ? 2000 : 40));
+        for (int i = 0; i < n; i++) {
+            const Prefix& some = all[rng() % all.size()];
+            switch (rng() % 4) {
+            case 0: // a new rule inside, around or beside an existing one
+            case 1: {
+                unsigned maxl = max_len(some.family);
+                unsigned len = static_cast<unsigned>(rng() % (maxl + 1));
+                if (rng() % 8 == 0)
+                    len = static_cast<unsigned>(rng() % 19); // a short one: a direct range
+                Prefix p = Prefix::of(pwtest::random_inside(rng, some), len);
+                rules.add(p, "random", Claim{actions[rng() % 3], ""});
+                changed.push_back(p);
+                break;
+            }
+            case 2:
+                rules.remove(some, "");
+                changed.push_back(some);
+                break;
+            default:
+                rules.add(some, "random", Claim{actions[rng() % 3], ""});
+                changed.push_back(some);
+            }
+        }
+        for (Family f : {Family::v4, Family::v6}) {
+            auto& words = live[fam_index(f)];
+            auto patch = CompiledTable::patch(rules, f, changed, CompiledTable::origin_of(words), index);
+            if (patch.apply(words, rules.count(f))) {
+                patched++;
+            } else {
+                CompiledTable::build(rules, f, index).write(words, rules.count(f));
+                rebuilt++;
+            }
+        }
+        std::vector<Prefix> prefixes[2];
+        for (const auto& [p, _] : rules.rules())
+            prefixes[fam_index(p.family)].push_back(p);
+        Published ref[2] = {publish(rules, Family::v4), publish(rules, Family::v6)};
+        for (int i = 0; i < 1000000; i++) {
+            Family f = i % 2 ? Family::v6 : Family::v4;
+            int fi = fam_index(f);
+            Address a = pwtest::test_address(rng, prefixes[fi], f, i / 2);
+            auto want = ref[fi].lookup(a);
+            auto got = compiled_lookup(live[fi], results, a);
+            bool same = want.has_value() == got.has_value() &&
+                        (!want || (want->rule_id == got->rule_id && want->action == got->action));
+            if (!same && ++mismatches <= 5)
+                FAIL_CHECK("batch " << batch << ", " << a.to_string() << ": patched rule "
+                                    << (got ? got->rule_id : 0) << ", rebuilt "
+                                    << (want ? want->rule_id : 0));
+        }
+    }
+    CHECK(mismatches == 0);
+    // Most batches are patches; the large ones may need a rebuild.
+    CHECK(patched > 100);
+    MESSAGE("patched " << patched << " family tables, rebuilt " << rebuilt);
 }

@@ -1,5 +1,5 @@
 #include "registry/guards.hpp"
-#include "registry/impact.hpp"
+#include "store/impact.hpp"
 
 #include <doctest/doctest.h>
 

@@ -82,7 +82,7 @@ TEST_CASE("top-K keeps the K largest, in order")
     std::vector<RuleLoad> v;
     for (int i = 0; i < 200; i++)
         rs.add(Prefix::of(Address::parse("198.51.100.0"), 24), "x", Claim{Action::block, ""});
-    const Rule* r = &rs.rules().begin()->second;
+    Rule r = rs.rules().begin()->second;
     for (uint64_t i = 0; i < 1000; i++)
         v.push_back(RuleLoad{r, Counter{(i * 7919) % 1000, 0}, 0, 0});
     keep_top(v, 10, SortKey::packets);

@@ -4,7 +4,7 @@
 // (for zi dumps per element kind, for rkn-xml per element kind and per
 // blockType). Skipped with a message when the directory is absent.
 #include "registry/fetch.hpp"
-#include "registry/impact.hpp"
+#include "store/impact.hpp"
 #include "registry/parser.hpp"
 
 #include <doctest/doctest.h>

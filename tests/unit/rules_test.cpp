@@ -16,7 +16,7 @@ TEST_CASE("a prefix listed by several sources is one rule with several sources")
     CHECK(rs.add(P("192.0.2.0/24"), "spamhaus", C(Action::block, "SBL1")) == EntryChange::insert);
     CHECK(rs.add(P("192.0.2.0/24"), "court", C(Action::block)) == EntryChange::none);
     REQUIRE(rs.size() == 1);
-    const Rule* r = rs.find(P("192.0.2.0/24"));
+    auto r = rs.find(P("192.0.2.0/24"));
     REQUIRE(r);
     CHECK(r->sources() == std::vector<std::string>{"court", "spamhaus"});
     uint32_t id = r->id;
@@ -67,7 +67,7 @@ TEST_CASE("longest match prefers the most specific prefix of the right family")
     rs.add(P("192.0.2.130/32"), "x", C(Action::monitor));
     rs.add(P("2001:db8::/32"), "x", C(Action::block));
     auto lm = [&](const char* a) {
-        const Rule* r = rs.longest_match(Address::parse(a));
+        auto r = rs.longest_match(Address::parse(a));
         return r ? r->prefix.to_string() : std::string("none");
     };
     CHECK(lm("192.0.2.1") == "192.0.2.0/24");

@@ -48,8 +48,9 @@ public:
         StatsView v;
         v.now = &now;
         v.before = rates ? &before : nullptr;
-        v.rules = rank_rules(reader.rules(), now, v.before, key, top_, source_);
-        v.sources = source_loads(reader.rules(), now, reader.store().load_retired());
+        auto rules = reader.view();
+        v.rules = rank_rules(rules, now, v.before, key, top_, source_);
+        v.sources = source_loads(rules, now, reader.store().load_retired());
         if (!source_.empty())
             std::erase_if(v.sources, [&](const SourceLoad& s) { return s.source != source_; });
         print_stats(ctx.out, v, json_);
@@ -99,8 +100,9 @@ public:
         need_args(pos, 0, 0, "metrics", "");
         Reader reader(ctx.global.paths, ctx.global.capacity);
         LoadSnapshot now = read_load(reader.dataplane());
+        auto rules = reader.view();
         std::string text = render_metrics(
-            metrics_input(reader.rules(), reader.store(), &reader.dataplane(), now, nullptr, top_k_));
+            metrics_input(rules, reader.store(), &reader.dataplane(), now, nullptr, top_k_));
         if (output_.empty())
             ctx.out << text;
         else

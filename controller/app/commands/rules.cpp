@@ -48,10 +48,10 @@ public:
         check_source_name(source_);
         auto prefixes = parse_prefixes(pos, ctx.err);
         Controller c(ctx.global.paths, ctx.global.capacity, true);
-        RuleSet next = c.rules();
+        ChangeSet changes;
         for (const auto& p : prefixes)
-            next.add(p, source_, Claim{a, comment_});
-        auto r = c.commit(next);
+            changes.push_back({p, source_, Claim{a, comment_}});
+        auto r = c.commit(changes);
         c.store().forget_source_meta(source_); // its claims no longer match the registry
         ctx.out << "added " << prefixes.size() << " prefix" << (prefixes.size() == 1 ? "" : "es")
                 << " (" << r.inserted << " new, " << r.updated << " changed)\n";
@@ -74,21 +74,24 @@ public:
         need_args(pos, 1, SIZE_MAX, "del", "prefix");
         auto prefixes = parse_prefixes(pos, ctx.err);
         Controller c(ctx.global.paths, ctx.global.capacity, false);
-        RuleSet next = c.rules();
         std::set<std::string> touched;
-        for (const auto& p : prefixes) {
-            const Rule* r = next.find(p);
-            if (!r)
-                throw Error("del: no rule for " + p.to_string() + "; nothing changed");
-            if (!source_.empty() && !r->claims.contains(source_))
-                throw Error("del: " + p.to_string() + " is not listed by source '" + source_ +
-                            "'; nothing changed");
-            for (const auto& name : r->sources())
-                if (source_.empty() || name == source_)
-                    touched.insert(name);
-            next.remove(p, source_);
+        ChangeSet changes;
+        {
+            auto view = c.view();
+            for (const auto& p : prefixes) {
+                auto r = view.find(p);
+                if (!r)
+                    throw Error("del: no rule for " + p.to_string() + "; nothing changed");
+                if (!source_.empty() && !r->claims.contains(source_))
+                    throw Error("del: " + p.to_string() + " is not listed by source '" + source_ +
+                                "'; nothing changed");
+                for (const auto& name : r->sources())
+                    if (source_.empty() || name == source_)
+                        touched.insert(name);
+                changes.push_back({p, source_, std::nullopt});
+            }
         }
-        auto r = c.commit(next);
+        auto r = c.commit(changes);
         for (const auto& name : touched)
             c.store().forget_source_meta(name); // its claims no longer match the registry
         ctx.out << "deleted " << prefixes.size() << (source_.empty() ? "" : " claim")
@@ -113,7 +116,7 @@ public:
     {
         need_args(pos, 0, 0, "list", "");
         Controller c(ctx.global.paths, ctx.global.capacity, false);
-        print_rules(ctx.out, c.rules(), source_, json_);
+        print_rules(ctx.out, c.view(), source_, json_);
         return 0;
     }
 

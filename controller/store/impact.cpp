@@ -1,6 +1,7 @@
-#include "registry/impact.hpp"
+#include "store/impact.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace pw {
 
@@ -24,18 +25,26 @@ void push(std::vector<Range>& out, u128 first, u128 last)
 
 } // namespace
 
-std::vector<Range> blocked_ranges(const RuleSet& rules, Family f)
+std::vector<Range> blocked_ranges(const RuleView& rules, Family f)
+{
+    return blocked_ranges(rules, family_root(f));
+}
+
+std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region)
 {
     // Walk prefixes in order (start address, then shorter first): a stack
-    // of enclosing prefixes; each stretch of addresses takes the action of
-    // the innermost prefix covering it.
+    // of enclosing prefixes, the region itself at the bottom (with the
+    // action of the rule covering it); each stretch of addresses takes the
+    // action of the innermost prefix covering it.
     struct Open {
         u128 last;
         bool block;
     };
     std::vector<Open> stack;
     std::vector<Range> out;
-    u128 pos = 0;
+    u128 pos = to_u128(region.first());
+    std::optional<Rule> cover = region.len ? rules.covering(region) : std::nullopt;
+    stack.push_back({to_u128(region.last()), cover && cover->action() == Action::block});
     auto close_until = [&](u128 limit, bool all) {
         while (!stack.empty() && (all || stack.back().last < limit)) {
             Open o = stack.back();
@@ -45,17 +54,46 @@ std::vector<Range> blocked_ranges(const RuleSet& rules, Family f)
             pos = o.last + 1;
         }
     };
-    for (const auto& [p, r] : rules.rules()) {
-        if (p.family != f)
-            continue;
-        u128 first = to_u128(p.first()), last = to_u128(p.last());
+    rules.for_each_within(region, [&](const Rule& r) {
+        u128 first = to_u128(r.prefix.first()), last = to_u128(r.prefix.last());
         close_until(first, false);
         if (!stack.empty() && stack.back().block && pos < first)
             push(out, pos, first - 1);
         pos = first;
         stack.push_back({last, r.action() == Action::block});
-    }
+        return true;
+    });
     close_until(0, true);
+    return out;
+}
+
+std::array<FamilyImpact, 2> change_impact(const RuleView& before, const RuleView& after,
+                                          const std::vector<Prefix>& changed)
+{
+    std::array<FamilyImpact, 2> out{};
+    for (Family f : {Family::v4, Family::v6}) {
+        const unsigned shift = f == Family::v4 ? 0 : 64;
+        std::vector<Prefix> regions;
+        for (const Prefix& p : changed)
+            if (p.family == f)
+                regions.push_back(f == Family::v6 && p.len > 64 ? Prefix::of(p.first(), 64) : p);
+        if (regions.empty())
+            continue;
+        std::sort(regions.begin(), regions.end());
+        if (regions.size() > std::max(after.count(f), before.count(f)) / 8 + 64)
+            regions.assign(1, family_root(f)); // much of the family: one walk
+        FamilyImpact& fi = out[fam_index(f)];
+        const Prefix* last = nullptr;
+        for (const Prefix& q : regions) {
+            if (last && last->contains(q))
+                continue;
+            last = &q;
+            auto b = blocked_ranges(before, q), a = blocked_ranges(after, q);
+            fi.before += count_units(b, shift);
+            fi.after += count_units(a, shift);
+            fi.fresh += count_units(difference(a, b), shift);
+        }
+    }
     return out;
 }
 

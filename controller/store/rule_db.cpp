@@ -1,0 +1,555 @@
+#include "store/rule_db.hpp"
+
+#include "base/error.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace pw {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kFile = "rules.mdb";
+constexpr size_t kKeyBytes = 18;
+constexpr size_t kRuleHead = 9; // id, result, action
+
+void check(int rc, const std::string& what)
+{
+    if (rc != MDB_SUCCESS)
+        throw Error(what + ": " + mdb_strerror(rc));
+}
+
+void store_u32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+uint32_t load_u32(const uint8_t* p)
+{
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+Prefix decode_key(const uint8_t* k)
+{
+    Prefix p;
+    p.family = k[0] == 0 ? Family::v4 : Family::v6;
+    std::memcpy(p.bytes.data(), k + 1, 16);
+    p.len = k[17];
+    return p;
+}
+
+std::array<uint8_t, 4> id_key(uint32_t id)
+{
+    return {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
+            static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
+}
+
+std::string claim_key(const std::string& source, const Prefix& p)
+{
+    auto k = prefix_key(p);
+    std::string s = source;
+    s += '\0';
+    s.append(reinterpret_cast<const char*>(k.data()), k.size());
+    return s;
+}
+
+int action_slot(Action a) { return static_cast<int>(a) & 3; }
+
+std::string count_key(Family f, Action a)
+{
+    return std::string("count.") + family_tag(f) + "." + action_name(a);
+}
+
+struct Cursor {
+    MDB_cursor* c = nullptr;
+    Cursor(MDB_txn* txn, MDB_dbi dbi) { check(mdb_cursor_open(txn, dbi, &c), "rule store cursor"); }
+    ~Cursor() { mdb_cursor_close(c); }
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+};
+
+} // namespace
+
+std::array<uint8_t, 18> prefix_key(const Prefix& p)
+{
+    std::array<uint8_t, 18> k{};
+    k[0] = p.family == Family::v4 ? 0 : 1;
+    std::memcpy(k.data() + 1, p.bytes.data(), 16);
+    k[17] = p.len;
+    return k;
+}
+
+fs::path RuleDb::file(const fs::path& state_dir) { return state_dir / kFile; }
+
+bool RuleDb::exists(const fs::path& state_dir) { return fs::exists(file(state_dir)); }
+
+RuleDb::RuleDb(const fs::path& state_dir, size_t size_mb, bool read_only)
+    : dir_(state_dir), size_mb_(size_mb)
+{
+    check(mdb_env_create(&env_), "rule store");
+    try {
+        check(mdb_env_set_maxdbs(env_, 8), "rule store");
+        check(mdb_env_set_mapsize(env_, size_mb * 1048576), "rule store size");
+        // NOSUBDIR: one file plus its lock file; NOTLS: read transactions
+        // are not tied to threads (a commit reads "before" while writing).
+        unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (read_only ? MDB_RDONLY : 0u);
+        int rc = mdb_env_open(env_, file(state_dir).c_str(), flags, 0600);
+        if (rc != MDB_SUCCESS)
+            throw Error("rule store " + file(state_dir).string() + ": " +
+                        (rc > 0 ? std::strerror(rc) : mdb_strerror(rc)));
+        MDB_txn* txn = nullptr;
+        check(mdb_txn_begin(env_, nullptr, read_only ? MDB_RDONLY : 0, &txn), "rule store");
+        unsigned create = read_only ? 0 : MDB_CREATE;
+        int r = 0;
+        for (auto [name, dbi] : {std::pair{"rules", &rules_}, {"ids", &ids_}, {"claims", &claims_},
+                                 {"sources", &sources_}, {"meta", &meta_}})
+            if (r == 0)
+                r = mdb_dbi_open(txn, name, create, dbi);
+        if (r != 0) {
+            mdb_txn_abort(txn);
+            check(r, "rule store " + file(state_dir).string());
+        }
+        check(mdb_txn_commit(txn), "rule store " + file(state_dir).string());
+    } catch (...) {
+        mdb_env_close(env_);
+        throw;
+    }
+}
+
+RuleDb::~RuleDb() { mdb_env_close(env_); }
+
+uint64_t RuleDb::file_bytes() const
+{
+    struct stat st {};
+    return ::stat(file(dir_).c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+}
+
+RuleDb::Read RuleDb::read() const
+{
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn), "rule store read");
+    return Read(*this, txn);
+}
+
+RuleDb::Write RuleDb::write()
+{
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    if (rc == EACCES || rc == EROFS)
+        throw Error("rule store " + file(dir_).string() + " is read-only: " + std::strerror(rc));
+    check(rc, "rule store write");
+    return Write(*this, txn);
+}
+
+// --- reads ------------------------------------------------------------
+
+RuleDb::Read::Read(const RuleDb& db, MDB_txn* txn) : db_(&db), txn_(txn) {}
+
+RuleDb::Read::Read(Read&& o) noexcept : db_(o.db_), txn_(o.txn_) { o.txn_ = nullptr; }
+
+RuleDb::Read::~Read()
+{
+    if (txn_)
+        mdb_txn_abort(txn_);
+}
+
+bool RuleDb::Read::get(MDB_dbi dbi, const void* key, size_t klen, MDB_val& out) const
+{
+    MDB_val k{klen, const_cast<void*>(key)};
+    int rc = mdb_get(txn_, dbi, &k, &out);
+    if (rc == MDB_NOTFOUND)
+        return false;
+    check(rc, "rule store read");
+    return true;
+}
+
+uint64_t RuleDb::Read::meta_u64(const char* key, uint64_t dflt) const
+{
+    MDB_val v;
+    if (!get(db_->meta_, key, std::strlen(key), v) || v.mv_size != 8)
+        return dflt;
+    uint64_t x;
+    std::memcpy(&x, v.mv_data, 8);
+    return x;
+}
+
+unsigned __int128 RuleDb::Read::meta_u128(const char* key) const
+{
+    MDB_val v;
+    if (!get(db_->meta_, key, std::strlen(key), v) || v.mv_size != 16)
+        return 0;
+    unsigned __int128 x;
+    std::memcpy(&x, v.mv_data, 16);
+    return x;
+}
+
+Rule RuleDb::Read::decode_rule(const MDB_val& k, const MDB_val& v) const
+{
+    const auto* kb = static_cast<const uint8_t*>(k.mv_data);
+    const auto* vb = static_cast<const uint8_t*>(v.mv_data);
+    Rule r;
+    r.prefix = decode_key(kb);
+    r.id = load_u32(vb);
+    r.result = load_u32(vb + 4);
+    for (size_t at = kRuleHead; at < v.mv_size;) {
+        size_t n = vb[at];
+        std::string source(reinterpret_cast<const char*>(vb + at + 1), n);
+        at += 1 + n;
+        MDB_val c;
+        std::string ck = claim_key(source, r.prefix);
+        if (!get(db_->claims_, ck.data(), ck.size(), c) || c.mv_size < 1)
+            throw Error("rule store: rule " + r.prefix.to_string() + " names source '" + source +
+                        "' without its claim");
+        const auto* cb = static_cast<const char*>(c.mv_data);
+        r.claims.emplace(std::move(source),
+                         Claim{static_cast<Action>(cb[0]), std::string(cb + 1, c.mv_size - 1)});
+    }
+    return r;
+}
+
+std::optional<Rule> RuleDb::Read::find(const Prefix& prefix) const
+{
+    auto k = prefix_key(prefix);
+    MDB_val v;
+    if (!get(db_->rules_, k.data(), k.size(), v))
+        return std::nullopt;
+    MDB_val kv{k.size(), k.data()};
+    return decode_rule(kv, v);
+}
+
+std::optional<Rule> RuleDb::Read::find_id(uint32_t id) const
+{
+    auto ik = id_key(id);
+    MDB_val pk;
+    if (!get(db_->ids_, ik.data(), ik.size(), pk) || pk.mv_size != kKeyBytes)
+        return std::nullopt;
+    return find(decode_key(static_cast<const uint8_t*>(pk.mv_data)));
+}
+
+size_t RuleDb::Read::count(Family f) const
+{
+    size_t n = 0;
+    for (Action a : {Action::block, Action::allow, Action::monitor})
+        n += count(f, a);
+    return n;
+}
+
+size_t RuleDb::Read::count(Family f, Action a) const { return meta_u64(count_key(f, a).c_str()); }
+
+void RuleDb::Read::for_each_within(const Prefix& within, const std::function<bool(const Rule&)>& fn) const
+{
+    auto start = prefix_key(within);
+    Cursor cur(txn_, db_->rules_);
+    MDB_val k{start.size(), start.data()}, v;
+    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != kKeyBytes)
+            continue;
+        Prefix p = decode_key(static_cast<const uint8_t*>(k.mv_data));
+        if (!within.contains(p))
+            return;
+        if (!fn(decode_rule(k, v)))
+            return;
+    }
+}
+
+void RuleDb::Read::for_each_claim(const std::string& source,
+                                  const std::function<bool(const Prefix&, const Claim&)>& fn) const
+{
+    std::string start = source + '\0';
+    Cursor cur(txn_, db_->claims_);
+    MDB_val k{start.size(), start.data()}, v;
+    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != start.size() + kKeyBytes ||
+            std::memcmp(k.mv_data, start.data(), start.size()) != 0)
+            return;
+        const auto* kb = static_cast<const uint8_t*>(k.mv_data) + start.size();
+        const auto* cb = static_cast<const char*>(v.mv_data);
+        if (!fn(decode_key(kb), Claim{static_cast<Action>(cb[0]), std::string(cb + 1, v.mv_size - 1)}))
+            return;
+    }
+}
+
+std::optional<Rule> RuleDb::Read::covering(const Prefix& p) const
+{
+    auto bits = lengths(p.family);
+    for (int len = static_cast<int>(p.len) - 1; len >= 0; len--)
+        if (bits[len / 64] >> (len % 64) & 1)
+            if (auto r = find(Prefix::of(p.first(), static_cast<unsigned>(len))))
+                return r;
+    return std::nullopt;
+}
+
+uint32_t RuleDb::Read::next_id() const { return static_cast<uint32_t>(meta_u64("next_id", 1)); }
+
+uint64_t RuleDb::Read::generation() const { return meta_u64("generation", 0); }
+
+SourceCounts RuleDb::Read::source_counts(const std::string& source) const
+{
+    SourceCounts c{};
+    MDB_val v;
+    if (get(db_->sources_, source.data(), source.size(), v) && v.mv_size == sizeof(c))
+        std::memcpy(&c, v.mv_data, sizeof(c));
+    return c;
+}
+
+std::vector<std::pair<std::string, SourceCounts>> RuleDb::Read::sources() const
+{
+    std::vector<std::pair<std::string, SourceCounts>> out;
+    Cursor cur(txn_, db_->sources_);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
+        SourceCounts c{};
+        if (v.mv_size == sizeof(c))
+            std::memcpy(&c, v.mv_data, sizeof(c));
+        out.emplace_back(std::string(static_cast<const char*>(k.mv_data), k.mv_size), c);
+    }
+    return out;
+}
+
+std::array<uint64_t, 3> RuleDb::Read::lengths(Family f) const
+{
+    std::array<uint64_t, 3> out{};
+    for (int i = 0; i < 3; i++)
+        out[i] = meta_u64((std::string("lengths.") + family_tag(f) + "." + std::to_string(i)).c_str());
+    return out;
+}
+
+RuleSet RuleDb::Read::snapshot() const
+{
+    RuleSet set;
+    for (Family f : {Family::v4, Family::v6})
+        for_each_within(family_root(f), [&](const Rule& r) {
+            set.restore(r);
+            return true;
+        });
+    set.set_next_id(next_id());
+    return set;
+}
+
+// --- writes -----------------------------------------------------------
+
+RuleDb::Write::~Write()
+{
+    if (!committed_ && txn_) {
+        mdb_txn_abort(txn_);
+        txn_ = nullptr;
+    }
+}
+
+namespace {
+
+[[noreturn]] void write_failed(int rc, const fs::path& file, size_t size_mb)
+{
+    if (rc == MDB_MAP_FULL)
+        throw Error("the rule store " + file.string() + " is full (" + std::to_string(size_mb) +
+                    " MiB): raise --store-mb; nothing changed");
+    throw Error("rule store " + file.string() + ": " + mdb_strerror(rc) + "; nothing changed");
+}
+
+} // namespace
+
+void RuleDb::Write::put(MDB_dbi dbi, const void* key, size_t klen, const void* val, size_t vlen)
+{
+    MDB_val k{klen, const_cast<void*>(key)}, v{vlen, const_cast<void*>(val)};
+    if (int rc = mdb_put(txn_, dbi, &k, &v, 0))
+        write_failed(rc, file(db_->dir_), db_->size_mb_);
+}
+
+void RuleDb::Write::del(MDB_dbi dbi, const void* key, size_t klen)
+{
+    MDB_val k{klen, const_cast<void*>(key)};
+    int rc = mdb_del(txn_, dbi, &k, nullptr);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        write_failed(rc, file(db_->dir_), db_->size_mb_);
+}
+
+void RuleDb::Write::set_meta_u64(const char* key, uint64_t v) { put(db_->meta_, key, std::strlen(key), &v, 8); }
+
+void RuleDb::Write::set_meta_u128(const char* key, unsigned __int128 v)
+{
+    put(db_->meta_, key, std::strlen(key), &v, 16);
+}
+
+void RuleDb::Write::set_generation(uint64_t g) { set_meta_u64("generation", g); }
+
+void RuleDb::Write::bump_count(Family f, Action a, int64_t delta)
+{
+    std::string k = count_key(f, a);
+    set_meta_u64(k.c_str(), meta_u64(k.c_str()) + static_cast<uint64_t>(delta));
+}
+
+void RuleDb::Write::bump_source(const std::string& source, Family f, Action a, int64_t delta)
+{
+    SourceCounts c = source_counts(source);
+    c[fam_index(f)][action_slot(a)] += static_cast<uint64_t>(delta);
+    bool empty = true;
+    for (const auto& fam : c)
+        for (uint64_t n : fam)
+            empty &= n == 0;
+    if (empty)
+        del(db_->sources_, source.data(), source.size());
+    else
+        put(db_->sources_, source.data(), source.size(), &c, sizeof(c));
+}
+
+void RuleDb::Write::put_rule(const Rule& r, const std::vector<std::string>& sources)
+{
+    std::vector<uint8_t> v(kRuleHead);
+    store_u32(v.data(), r.id);
+    store_u32(v.data() + 4, r.result);
+    v[8] = static_cast<uint8_t>(r.action());
+    for (const auto& s : sources) {
+        v.push_back(static_cast<uint8_t>(s.size()));
+        v.insert(v.end(), s.begin(), s.end());
+    }
+    auto k = prefix_key(r.prefix);
+    put(db_->rules_, k.data(), k.size(), v.data(), v.size());
+}
+
+RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& source, const Claim& claim)
+{
+    if (source.empty() || source.size() > 255)
+        throw Error("rule store: bad source name '" + source + "'");
+    RuleChange ch;
+    ch.prefix = prefix;
+    std::optional<Rule> before = find(prefix);
+    if (before) {
+        ch.before_id = ch.after_id = before->id;
+        ch.before_action = ch.after_action = before->action();
+        ch.before_result = before->result;
+        if (auto it = before->claims.find(source); it != before->claims.end() && it->second == claim)
+            return ch;
+    }
+    std::string ck = claim_key(source, prefix);
+    std::string cv(1, static_cast<char>(claim.action));
+    cv += claim.comment;
+    put(db_->claims_, ck.data(), ck.size(), cv.data(), cv.size());
+
+    Rule r;
+    if (before) {
+        r = std::move(*before);
+        if (auto it = r.claims.find(source); it != r.claims.end())
+            bump_source(source, prefix.family, it->second.action, -1);
+    } else {
+        r.prefix = prefix;
+        r.id = next_id();
+        set_meta_u64("next_id", uint64_t(r.id) + 1);
+        auto ik = id_key(r.id);
+        auto pk = prefix_key(prefix);
+        put(db_->ids_, ik.data(), ik.size(), pk.data(), pk.size());
+        auto bits = lengths(prefix.family);
+        if (!(bits[prefix.len / 64] >> (prefix.len % 64) & 1)) {
+            std::string lk = std::string("lengths.") + family_tag(prefix.family) + "." +
+                             std::to_string(prefix.len / 64);
+            set_meta_u64(lk.c_str(), bits[prefix.len / 64] | uint64_t(1) << (prefix.len % 64));
+        }
+    }
+    r.claims.insert_or_assign(source, claim);
+    bump_source(source, prefix.family, claim.action, 1);
+    std::vector<std::string> names;
+    for (const auto& [n, _] : r.claims)
+        names.push_back(n);
+    put_rule(r, names);
+    ch.after_id = r.id;
+    ch.after_action = r.action();
+    if (before)
+        bump_count(prefix.family, ch.before_action, -1);
+    bump_count(prefix.family, ch.after_action, 1);
+    return ch;
+}
+
+RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& source)
+{
+    RuleChange ch;
+    ch.prefix = prefix;
+    std::optional<Rule> r = find(prefix);
+    if (!r)
+        return ch;
+    ch.before_id = ch.after_id = r->id;
+    ch.before_action = ch.after_action = r->action();
+    ch.before_result = r->result;
+    std::vector<std::string> gone;
+    for (const auto& [n, c] : r->claims)
+        if (source.empty() || n == source)
+            gone.push_back(n);
+    if (gone.empty())
+        return ch;
+    for (const auto& n : gone) {
+        bump_source(n, prefix.family, r->claims.at(n).action, -1);
+        std::string ck = claim_key(n, prefix);
+        del(db_->claims_, ck.data(), ck.size());
+        r->claims.erase(n);
+    }
+    ch.leaving = gone;
+    bump_count(prefix.family, ch.before_action, -1);
+    if (r->claims.empty()) {
+        auto k = prefix_key(prefix);
+        del(db_->rules_, k.data(), k.size());
+        auto ik = id_key(r->id);
+        del(db_->ids_, ik.data(), ik.size());
+        ch.after_id = 0;
+        return ch;
+    }
+    std::vector<std::string> names;
+    for (const auto& [n, _] : r->claims)
+        names.push_back(n);
+    put_rule(*r, names);
+    ch.after_action = r->action();
+    bump_count(prefix.family, ch.after_action, 1);
+    return ch;
+}
+
+void RuleDb::Write::restore(const Rule& rule)
+{
+    const Prefix& p = rule.prefix;
+    if (rule.claims.empty() || rule.id == 0)
+        throw Error("rule store: rule " + p.to_string() + " without an id or claims");
+    std::vector<std::string> names;
+    for (const auto& [source, claim] : rule.claims) {
+        if (source.empty() || source.size() > 255)
+            throw Error("rule store: bad source name '" + source + "'");
+        std::string ck = claim_key(source, p);
+        std::string cv(1, static_cast<char>(claim.action));
+        cv += claim.comment;
+        put(db_->claims_, ck.data(), ck.size(), cv.data(), cv.size());
+        bump_source(source, p.family, claim.action, 1);
+        names.push_back(source);
+    }
+    put_rule(rule, names);
+    auto ik = id_key(rule.id);
+    auto pk = prefix_key(p);
+    put(db_->ids_, ik.data(), ik.size(), pk.data(), pk.size());
+    bump_count(p.family, rule.action(), 1);
+    if (rule.id >= next_id())
+        set_meta_u64("next_id", uint64_t(rule.id) + 1);
+    auto bits = lengths(p.family);
+    std::string lk = std::string("lengths.") + family_tag(p.family) + "." + std::to_string(p.len / 64);
+    set_meta_u64(lk.c_str(), bits[p.len / 64] | uint64_t(1) << (p.len % 64));
+}
+
+void RuleDb::Write::set_result(const Prefix& prefix, uint32_t result)
+{
+    auto k = prefix_key(prefix);
+    MDB_val v;
+    if (!get(db_->rules_, k.data(), k.size(), v) || v.mv_size < kRuleHead)
+        throw Error("rule store: no rule " + prefix.to_string() + " to give a result index");
+    std::vector<uint8_t> copy(static_cast<const uint8_t*>(v.mv_data),
+                              static_cast<const uint8_t*>(v.mv_data) + v.mv_size);
+    store_u32(copy.data() + 4, result);
+    put(db_->rules_, k.data(), k.size(), copy.data(), copy.size());
+}
+
+void RuleDb::Write::commit()
+{
+    int rc = mdb_txn_commit(txn_);
+    txn_ = nullptr;
+    committed_ = true;
+    if (rc != MDB_SUCCESS)
+        write_failed(rc, file(db_->dir_), db_->size_mb_);
+}
+
+} // namespace pw

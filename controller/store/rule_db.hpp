@@ -1,0 +1,145 @@
+// The rule store: the rules in force, in LMDB (STATE/rules.mdb). Memory-
+// mapped and ordered: opening it costs nothing whatever its size, a read
+// touches the pages it needs, and a write transaction costs what it writes.
+// Readers never wait for the writer (each reads the version committed when
+// it began).
+//
+// Databases (keys are binary; a prefix key is family, 16 address bytes,
+// length: so keys sort by family, address, then length, the order of
+// Prefix, and "every rule inside P" is one range):
+//   rules    prefix key -> id, result index, action, the claiming sources
+//   ids      rule id (big-endian) -> prefix key
+//   claims   source NUL prefix key -> claim action, comment
+//   sources  source -> claims by family and action
+//   meta     next_id, generation, counts by family and action, prefix
+//            lengths in use, the next result index to try
+#pragma once
+
+#include "store/rules.hpp"
+
+#include <lmdb.h>
+
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pw {
+
+// One prefix's data-plane entry before and after a change (id 0: absent).
+struct RuleChange {
+    Prefix prefix;
+    uint32_t before_id = 0, after_id = 0;
+    Action before_action = Action::block, after_action = Action::block;
+    uint32_t before_result = 0;
+    std::vector<std::string> leaving; // sources whose claim went
+};
+
+class RuleDb {
+public:
+    // Opens (creating when `create`) STATE/rules.mdb with room for
+    // `size_mb` MiB. Read-only opens never write anything.
+    RuleDb(const std::filesystem::path& state_dir, size_t size_mb, bool read_only);
+    ~RuleDb();
+    RuleDb(const RuleDb&) = delete;
+    RuleDb& operator=(const RuleDb&) = delete;
+
+    static bool exists(const std::filesystem::path& state_dir);
+    static std::filesystem::path file(const std::filesystem::path& state_dir);
+    // Bytes the store's file takes on disk.
+    uint64_t file_bytes() const;
+
+    class Read;
+    class Write;
+    Read read() const;
+    Write write();
+
+private:
+    friend class Read;
+    friend class Write;
+    MDB_env* env_ = nullptr;
+    MDB_dbi rules_ = 0, ids_ = 0, claims_ = 0, sources_ = 0, meta_ = 0;
+    std::filesystem::path dir_;
+    size_t size_mb_ = 0;
+};
+
+// A consistent view of the store as of when it began.
+class RuleDb::Read : public RuleView {
+public:
+    Read(Read&& o) noexcept;
+    ~Read() override;
+
+    std::optional<Rule> find(const Prefix& prefix) const override;
+    std::optional<Rule> find_id(uint32_t id) const override;
+    size_t count(Family f) const override;
+    size_t count(Family f, Action a) const override;
+    void for_each_within(const Prefix& within,
+                         const std::function<bool(const Rule&)>& fn) const override;
+    void for_each_claim(const std::string& source,
+                        const std::function<bool(const Prefix&, const Claim&)>& fn) const override;
+    // Tries only the prefix lengths in use.
+    std::optional<Rule> covering(const Prefix& p) const override;
+
+    uint32_t next_id() const;
+    uint64_t generation() const;
+    // A number kept in the meta database (0 when unset).
+    uint64_t meta_value(const char* key) const { return meta_u64(key); }
+    unsigned __int128 meta_u128(const char* key) const;
+    size_t size() const { return count(Family::v4) + count(Family::v6); }
+    std::vector<std::pair<std::string, SourceCounts>> sources() const override;
+    SourceCounts source_counts(const std::string& source) const;
+    // Prefix lengths that have ever had a rule, per family (bit n: /n).
+    std::array<uint64_t, 3> lengths(Family f) const;
+    // The whole set in memory (for outputs that are the whole set, and tests).
+    RuleSet snapshot() const;
+
+protected:
+    friend class RuleDb;
+    Read(const RuleDb& db, MDB_txn* txn);
+    bool get(MDB_dbi dbi, const void* key, size_t klen, MDB_val& out) const;
+    uint64_t meta_u64(const char* key, uint64_t dflt = 0) const;
+    Rule decode_rule(const MDB_val& k, const MDB_val& v) const;
+
+    const RuleDb* db_;
+    MDB_txn* txn_;
+};
+
+// One write transaction: nothing is visible to anyone until commit();
+// destroyed uncommitted, it changes nothing.
+class RuleDb::Write : public RuleDb::Read {
+public:
+    Write(Write&& o) noexcept = default;
+    ~Write() override;
+
+    // Sets `source`'s claim on `prefix`; returns the prefix's change.
+    RuleChange set_claim(const Prefix& prefix, const std::string& source, const Claim& claim);
+    // Removes `source`'s claim (every claim when source is empty).
+    RuleChange remove_claim(const Prefix& prefix, const std::string& source);
+    // Adds a whole rule with its own id and result index (imports, and
+    // rules new to the store in replace_all); the prefix must be absent.
+    void restore(const Rule& rule);
+    // Records a rule's compiled result index.
+    void set_result(const Prefix& prefix, uint32_t result);
+    void set_generation(uint64_t g);
+    void set_meta_u64(const char* key, uint64_t v);
+    void set_meta_u128(const char* key, unsigned __int128 v);
+    // Makes everything written visible, durably. Throws Error (nothing
+    // committed) when the store is full or the disk fails.
+    void commit();
+
+private:
+    friend class RuleDb;
+    Write(const RuleDb& db, MDB_txn* txn) : Read(db, txn) {}
+    void put(MDB_dbi dbi, const void* key, size_t klen, const void* val, size_t vlen);
+    void del(MDB_dbi dbi, const void* key, size_t klen);
+    void put_rule(const Rule& r, const std::vector<std::string>& sources);
+    void bump_count(Family f, Action a, int64_t delta);
+    void bump_source(const std::string& source, Family f, Action a, int64_t delta);
+    bool committed_ = false;
+};
+
+// A prefix as the store's key (18 bytes).
+std::array<uint8_t, 18> prefix_key(const Prefix& p);
+
+} // namespace pw
