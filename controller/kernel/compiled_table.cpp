@@ -156,11 +156,11 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
 void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& region,
                                  const ResultIndex& index_of)
 {
-    auto leaf_of = [&](const Rule& r) {
+    auto leaf_of = [&](const RuleEntry& r) {
         uint32_t idx = index_of(r);
         if (idx == 0 || idx > PW_CL_INDEX_MASK)
             throw Error("compiled table: rule " + std::to_string(r.id) + " has no result index");
-        return uint32_t(static_cast<uint8_t>(r.action())) << PW_CL_ACTION_SHIFT | idx;
+        return uint32_t(static_cast<uint8_t>(r.action)) << PW_CL_ACTION_SHIFT | idx;
     };
     uint64_t rhi, rlo;
     key_of(f, region.bytes.data(), rhi, rlo);
@@ -170,7 +170,7 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
         if (auto cover = rules.covering(region))
             std::fill(direct.begin(), direct.end(), leaf_of(*cover));
     std::vector<Entry> longer;
-    rules.for_each_within(region, [&](const Rule& r) {
+    rules.for_each_entry(region, [&](const RuleEntry& r) {
         rules_++;
         Entry e;
         key_of(f, r.prefix.bytes.data(), e.hi, e.lo);
@@ -280,16 +280,20 @@ void CompiledTable::write(std::span<uint64_t> out, size_t rules_in_force) const
     if (out.size() < words())
         throw Error("compiled table: " + std::to_string(words()) + " words do not fit in " +
                     std::to_string(out.size()));
-    // Free room after each region, for patches: a quarter of its use plus
-    // a little, less when the copy has not that much to spare.
+    // Every spare word of the copy becomes free room after a region, for
+    // patches: shared in proportion to the words each region uses, and at
+    // least an eighth each (a patch of many lone prefixes is mostly tails).
     const size_t n_nodes = nodes(), n_leaves = leaves_.size(), n_tails = tails();
-    size_t sn = n_nodes / 4 + 256, sl = n_leaves / 4 + 512, st = n_tails / 4 + 64;
-    const size_t spare = out.size() - words(), want = sn * PW_CL_NODE_WORDS + sl / 2 + 1 + st * 4;
-    if (want > spare) {
-        sn = sn * spare / want;
-        sl = sl * spare / want;
-        st = st * spare / want;
-    }
+    const size_t spare = out.size() - words(); // write() checked it fits
+    const size_t used = n_nodes * PW_CL_NODE_WORDS + n_leaves / 2 + n_tails * 4 + 1;
+    const size_t wn = std::max(n_nodes * PW_CL_NODE_WORDS, used / 8), wl = std::max(n_leaves / 2, used / 8),
+                 wt = std::max(n_tails * 4, used / 8);
+    const double share = static_cast<double>(spare) / static_cast<double>(wn + wl + wt);
+    // (Rounded down, less a word for the odd leaf: never past the copy.)
+    const auto sn = static_cast<size_t>(static_cast<double>(wn) * share) / PW_CL_NODE_WORDS;
+    const auto lw = static_cast<size_t>(static_cast<double>(wl) * share);
+    const size_t sl = lw > 1 ? (lw - 1) * 2 : 0;
+    const auto st = static_cast<size_t>(static_cast<double>(wt) * share) / 4;
     const size_t leaves_cap = (n_leaves + sl) & ~size_t(1);
     const size_t leaves_off = PW_CL_NODES_OFF + (n_nodes + sn) * PW_CL_NODE_WORDS;
     const size_t tails_off = leaves_off + std::max(leaves_cap, n_leaves + 1) / 2;

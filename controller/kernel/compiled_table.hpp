@@ -21,7 +21,7 @@
 namespace pw {
 
 // A rule's index in compiled_results (1..).
-using ResultIndex = std::function<uint32_t(const Rule& rule)>;
+using ResultIndex = std::function<uint32_t(const RuleEntry& rule)>;
 
 // Where a patch's nodes, leaves and tails start: after those in use.
 struct TableOrigin {

@@ -151,7 +151,7 @@ CompiledVersions::Plan CompiledVersions::plan(const RuleView& next,
                                               const std::array<bool, 2>& whole) const
 {
     Plan plan;
-    auto index_of = [](const Rule& r) { return r.result; };
+    auto index_of = [](const RuleEntry& r) { return r.result; };
     for (Family f : {Family::v4, Family::v6}) {
         const int fi = fam_index(f);
         if (changed[fi].empty() && !whole[fi])

@@ -156,25 +156,28 @@ std::vector<std::pair<Prefix, pw_rule_value>> TrieVersions::entries(Family f, in
 void TrieVersions::rebuild(const RuleView& rules) const
 {
     for (Family f : {Family::v4, Family::v6}) {
+        std::map<Prefix, RuleEntry> want;
+        rules.for_each_entry(family_root(f), [&](const RuleEntry& r) {
+            want.emplace(r.prefix, r);
+            return true;
+        });
         int active = active_copy(f);
         for (int copy : {1 - active, active}) {
             std::vector<EntryWrite> writes;
             std::map<Prefix, pw_rule_value> have;
             for (const auto& [p, v] : entries(f, copy)) {
-                if (!rules.find(p))
+                if (!want.contains(p))
                     writes.push_back({p, 0, 0, v.rule_id});
                 have[p] = v;
             }
-            rules.for_each_within(family_root(f), [&](const Rule& r) {
-                const Prefix& p = r.prefix;
+            for (const auto& [p, r] : want) {
                 auto it = have.find(p);
-                uint8_t action = static_cast<uint8_t>(r.action());
+                auto action = static_cast<uint8_t>(r.action);
                 if (it == have.end())
                     writes.push_back({p, r.id, action, 0});
                 else if (it->second.rule_id != r.id || it->second.action != action)
                     writes.push_back({p, r.id, action, it->second.rule_id});
-                return true;
-            });
+            }
             write_copy(f, copy, writes);
             if (copy != active)
                 swap_to(f, copy);

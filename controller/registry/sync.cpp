@@ -39,9 +39,14 @@ public:
     SortedEntries take()
     {
         auto by_prefix = [](const auto& a, const auto& b) { return a.first < b.first; };
-        // Registries are mostly published sorted: then there is nothing to do.
-        if (!std::is_sorted(entries_.begin(), entries_.end(), by_prefix))
-            std::stable_sort(entries_.begin(), entries_.end(), by_prefix);
+        // Registries are mostly published sorted, or sorted with additions
+        // at the end: only the part after the sorted run is sorted, then
+        // merged (both stable: the first of equal prefixes stays first).
+        auto sorted_end = std::is_sorted_until(entries_.begin(), entries_.end(), by_prefix);
+        if (sorted_end != entries_.end()) {
+            std::stable_sort(sorted_end, entries_.end(), by_prefix);
+            std::inplace_merge(entries_.begin(), sorted_end, entries_.end(), by_prefix);
+        }
         auto end = std::unique(entries_.begin(), entries_.end(),
                                [](const auto& a, const auto& b) { return a.first == b.first; });
         r_.duplicates = static_cast<size_t>(entries_.end() - end);
@@ -311,6 +316,8 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         r.in_force_seconds = c.in_force_seconds;
         r.applied = true;
         phase("commit");
+        for (const auto& [name, secs] : c.phases)
+            r.phases.emplace_back("commit: " + name, secs);
         SourceMeta m = ctl.store().load_source_meta(spec.name);
         m.last_success = static_cast<int64_t>(::time(nullptr));
         m.last_duration = since(fs.started);

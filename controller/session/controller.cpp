@@ -63,7 +63,7 @@ void Controller::import_legacy_state()
         copy.result = it == index.end() ? 0 : it->second;
         w.restore(copy);
     }
-    w.set_meta_u64("next_id", std::max<uint64_t>(legacy.next_id(), w.next_id()));
+    w.raise_next_id(legacy.next_id());
     for (Family f : {Family::v4, Family::v6})
         w.set_meta_u128(kBlocked[fam_index(f)],
                         count_units(blocked_ranges(legacy, f), f == Family::v4 ? 0 : 64));
@@ -193,48 +193,71 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
     const Dataplane& d = *dp_;
     auto before = db_->read(); // the version in force, beside the one written
     auto w = db_->write();
-
-    // 1. The store takes the changes; what each prefix was and becomes
-    //    (several changes to one prefix fold into one).
-    std::map<Prefix, RuleChange> folded;
-    for (const ClaimChange& c : changes) {
-        RuleChange ch = c.claim ? w.set_claim(c.prefix, c.source, *c.claim)
-                                : w.remove_claim(c.prefix, c.source);
-        auto [it, fresh] = folded.try_emplace(c.prefix, ch);
-        if (fresh)
-            continue;
-        it->second.after_id = ch.after_id;
-        it->second.after_action = ch.after_action;
-        it->second.leaving.insert(it->second.leaving.end(), ch.leaving.begin(), ch.leaving.end());
-    }
-
-    // 2. Entry writes, the writes that undo them, result indices for new
-    //    rules, and whose counts leave which source.
-    std::vector<EntryWrite> writes, undo;
-    std::vector<uint32_t> taken, freed;
-    std::map<uint32_t, std::vector<std::string>> leaving;
     CommitReport report;
+    auto lap = started;
+    auto phase = [&](const char* name) {
+        auto now = std::chrono::steady_clock::now();
+        report.phases.emplace_back(name, std::chrono::duration<double>(now - lap).count());
+        lap = now;
+    };
+
+    // 1. The store takes the changes (new rules take a result index as
+    //    they come); what each prefix was and becomes (several changes to
+    //    one prefix fold into one). From the first index taken, the maps
+    //    say "changing": a run that stops before the end leaves them
+    //    unequal to the store, and the next one rebuilds them.
+    std::vector<uint32_t> taken, freed;
     uint32_t hint = static_cast<uint32_t>(w.meta_value(kResultHint));
-    // From the first result index taken, the maps say "changing": a run
-    // that stops before the end leaves them unequal to the store, and the
-    // next one rebuilds them (result indices included).
     const uint64_t old_gen = d.generation();
     d.set_generation(Dataplane::kGenerationChanging);
     auto give_back = [&] {
         d.free_results(taken);
         d.set_generation(old_gen); // nothing in force changed
     };
+    w.on_new_rule([&](uint32_t id) {
+        taken.push_back(d.take_result(id, hint));
+        return taken.back();
+    });
+    std::vector<RuleChange> folded;
+    std::vector<EntryWrite> writes, undo;
+    std::map<uint32_t, std::vector<std::string>> leaving;
     try {
-        for (auto& [p, ch] : folded) {
+        folded.reserve(changes.size());
+        for (const ClaimChange& c : changes)
+            folded.push_back(c.claim ? w.set_claim(c.prefix, c.source, *c.claim)
+                                     : w.remove_claim(c.prefix, c.source));
+        auto by_prefix = [](const RuleChange& a, const RuleChange& b) { return a.prefix < b.prefix; };
+        if (!std::is_sorted(folded.begin(), folded.end(), by_prefix))
+            std::stable_sort(folded.begin(), folded.end(), by_prefix);
+        size_t out = 0;
+        for (size_t i = 0; i < folded.size(); i++) {
+            if (out && folded[out - 1].prefix == folded[i].prefix) {
+                RuleChange& into = folded[out - 1]; // keeps what the prefix was
+                into.after_id = folded[i].after_id;
+                into.after_action = folded[i].after_action;
+                into.after_result = folded[i].after_result;
+                into.leaving.insert(into.leaving.end(), folded[i].leaving.begin(), folded[i].leaving.end());
+                // A rule made by an earlier change of this set and erased
+                // by a later one: its result index goes back.
+                if (folded[i].after_id == 0 && folded[i].before_id && folded[i].before_id != into.before_id)
+                    freed.push_back(folded[i].before_result);
+            } else if (out++ != i) {
+                folded[out - 1] = std::move(folded[i]);
+            }
+        }
+        folded.resize(out);
+        phase("store");
+
+        // 2. Entry writes, the writes that undo them, and whose counts
+        //    leave which source.
+        for (const RuleChange& ch : folded) {
+            const Prefix& p = ch.prefix;
             auto a = static_cast<uint8_t>(ch.after_action), b = static_cast<uint8_t>(ch.before_action);
             if (!ch.leaving.empty())
                 leaving[ch.before_id] = ch.leaving;
             if (ch.before_id == 0 && ch.after_id == 0)
                 continue;
             if (ch.before_id == 0) {
-                uint32_t idx = d.take_result(ch.after_id, hint);
-                taken.push_back(idx);
-                w.set_result(p, idx);
                 writes.push_back({p, ch.after_id, a, 0});
                 undo.push_back({p, 0, 0, ch.after_id});
                 report.inserted++;
@@ -243,7 +266,10 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
                 writes.push_back({p, 0, 0, ch.before_id});
                 undo.push_back({p, ch.before_id, b, 0});
                 report.erased++;
-            } else if (a != b) {
+            } else if (a != b || ch.before_id != ch.after_id) {
+                // (Erased and made anew in one set: a new id and index.)
+                if (ch.before_id != ch.after_id)
+                    freed.push_back(ch.before_result);
                 writes.push_back({p, ch.after_id, a, ch.before_id});
                 undo.push_back({p, ch.before_id, b, ch.after_id});
                 report.updated++;
@@ -264,6 +290,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
         changed.reserve(writes.size());
         for (const EntryWrite& e : writes)
             changed.push_back(e.prefix);
+        phase("entries");
         auto impact = change_impact(before, w, changed);
         for (Family f : {Family::v4, Family::v6}) {
             const int fi = fam_index(f);
@@ -274,6 +301,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
             if (impact[fi].before != impact[fi].after)
                 w.set_meta_u128(kBlocked[fi], report.blocked_after[fi]);
         }
+        phase("impact");
         if (check)
             check(before, w, report);
     } catch (...) {
@@ -285,7 +313,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
         return report; // the write transaction is dropped: nothing changed
     }
     if (writes.empty()) {
-        d.set_generation(old_gen);
+        give_back(); // (a rule made and erased again in the set took an index)
         w.commit(); // claims that do not change an entry (comments, sources)
         return report;
     }
@@ -299,6 +327,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
     bool complete = false;
     try {
         complete = d.apply(w, writes, undo, engines());
+        phase("maps");
     } catch (...) {
         give_back();
         throw;
@@ -307,6 +336,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {
         w.commit();
+        phase("store commit");
     } catch (...) {
         // The store cannot say what is in force: put its version back.
         rebuild_from_store();
@@ -329,6 +359,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
         for (const auto& [id, c] : d.release_slots([&](uint32_t id) { return r.find_id(id).has_value(); }))
             counts[id] = c;
     retire(leaving, counts);
+    phase("counters");
     return report;
 }
 
@@ -438,9 +469,8 @@ void Controller::detach_all(bool purge)
     if (purge) {
         dp_.reset();
         Dataplane::purge(paths_.pin_dir);
-        db_.reset();
+        db_.reset(); // the session ends here: nothing is left to read
         store_.purge();
-        db_ = std::make_unique<RuleDb>(paths_.state_dir, paths_.store_mb, false);
         repaired_ = true;
     }
 }

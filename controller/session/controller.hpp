@@ -38,6 +38,7 @@ struct CommitReport {
     // Blocked space per family (IPv4 addresses, IPv6 /64s) before and
     // after, and newly blocked (store/impact.hpp).
     std::array<u128, 2> blocked_before{}, blocked_after{}, newly_blocked{};
+    std::vector<std::pair<std::string, double>> phases; // seconds per step
 };
 
 // Called inside a commit with the rules before and after it (and the
@@ -76,6 +77,8 @@ public:
 
     void attach(Attachment a);
     void detach(const std::string& ifname);
+    // With purge, also removes the rules, counters and state: the last
+    // thing a session does.
     void detach_all(bool purge);
 
     LookupResult lookup(const Address& a) const;

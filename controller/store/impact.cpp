@@ -32,6 +32,12 @@ std::vector<Range> blocked_ranges(const RuleView& rules, Family f)
 
 std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region)
 {
+    return blocked_ranges(rules, region, region.len ? rules.covering(region) : std::nullopt);
+}
+
+std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region,
+                                  const std::optional<RuleEntry>& cover)
+{
     // Walk prefixes in order (start address, then shorter first): a stack
     // of enclosing prefixes, the region itself at the bottom (with the
     // action of the rule covering it); each stretch of addresses takes the
@@ -43,8 +49,7 @@ std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region)
     std::vector<Open> stack;
     std::vector<Range> out;
     u128 pos = to_u128(region.first());
-    std::optional<Rule> cover = region.len ? rules.covering(region) : std::nullopt;
-    stack.push_back({to_u128(region.last()), cover && cover->action() == Action::block});
+    stack.push_back({to_u128(region.last()), cover && cover->action == Action::block});
     auto close_until = [&](u128 limit, bool all) {
         while (!stack.empty() && (all || stack.back().last < limit)) {
             Open o = stack.back();
@@ -54,13 +59,13 @@ std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region)
             pos = o.last + 1;
         }
     };
-    rules.for_each_within(region, [&](const Rule& r) {
+    rules.for_each_entry(region, [&](const RuleEntry& r) {
         u128 first = to_u128(r.prefix.first()), last = to_u128(r.prefix.last());
         close_until(first, false);
         if (!stack.empty() && stack.back().block && pos < first)
             push(out, pos, first - 1);
         pos = first;
-        stack.push_back({last, r.action() == Action::block});
+        stack.push_back({last, r.action == Action::block});
         return true;
     });
     close_until(0, true);
@@ -88,7 +93,10 @@ std::array<FamilyImpact, 2> change_impact(const RuleView& before, const RuleView
             if (last && last->contains(q))
                 continue;
             last = &q;
-            auto b = blocked_ranges(before, q), a = blocked_ranges(after, q);
+            // No change covers a region (it would be a region around it):
+            // the rule covering it is the same before and after.
+            auto cover = q.len ? before.covering(q) : std::nullopt;
+            auto b = blocked_ranges(before, q, cover), a = blocked_ranges(after, q, cover);
             fi.before += count_units(b, shift);
             fi.after += count_units(a, shift);
             fi.fresh += count_units(difference(a, b), shift);

@@ -7,6 +7,7 @@
 #include "store/rules.hpp"
 
 #include <array>
+#include <optional>
 #include <vector>
 
 namespace pw {
@@ -21,6 +22,9 @@ struct Range {
 // dropped (longest match is block): in a whole family, or in one region.
 std::vector<Range> blocked_ranges(const RuleView& rules, Family f);
 std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region);
+// The same, the rule covering the region given.
+std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region,
+                                  const std::optional<RuleEntry>& cover);
 
 // What a change does to the blocked space of one family: addresses (IPv4)
 // or /64s (IPv6) blocked inside the changed regions before and after, and

@@ -272,13 +272,57 @@ void RuleDb::Read::for_each_claim(const std::string& source,
     }
 }
 
-std::optional<Rule> RuleDb::Read::covering(const Prefix& p) const
+namespace {
+
+RuleEntry decode_entry(const MDB_val& k, const MDB_val& v)
+{
+    const auto* vb = static_cast<const uint8_t*>(v.mv_data);
+    return RuleEntry{decode_key(static_cast<const uint8_t*>(k.mv_data)), load_u32(vb), load_u32(vb + 4),
+                     static_cast<Action>(vb[8])};
+}
+
+} // namespace
+
+std::optional<RuleEntry> RuleDb::Read::find_entry(const Prefix& prefix) const
+{
+    auto k = prefix_key(prefix);
+    MDB_val v;
+    if (!get(db_->rules_, k.data(), k.size(), v) || v.mv_size < kRuleHead)
+        return std::nullopt;
+    MDB_val kv{k.size(), k.data()};
+    return decode_entry(kv, v);
+}
+
+void RuleDb::Read::for_each_entry(const Prefix& within, const std::function<bool(const RuleEntry&)>& fn) const
+{
+    auto start = prefix_key(within);
+    Cursor cur(txn_, db_->rules_);
+    MDB_val k{start.size(), start.data()}, v;
+    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != kKeyBytes || v.mv_size < kRuleHead)
+            continue;
+        RuleEntry e = decode_entry(k, v);
+        if (!within.contains(e.prefix) || !fn(e))
+            return;
+    }
+}
+
+std::optional<RuleEntry> RuleDb::Read::covering(const Prefix& p) const
 {
     auto bits = lengths(p.family);
-    for (int len = static_cast<int>(p.len) - 1; len >= 0; len--)
-        if (bits[len / 64] >> (len % 64) & 1)
-            if (auto r = find(Prefix::of(p.first(), static_cast<unsigned>(len))))
-                return r;
+    for (int len = static_cast<int>(p.len) - 1; len >= 0; len--) {
+        if (!(bits[len / 64] >> (len % 64) & 1))
+            continue;
+        Prefix q = Prefix::of(p.first(), static_cast<unsigned>(len));
+        auto k = prefix_key(q);
+        std::string key(reinterpret_cast<const char*>(k.data()), k.size());
+        auto it = memo_.find(key);
+        if (it == memo_.end())
+            it = memo_.emplace(std::move(key), find_entry(q)).first;
+        if (it->second)
+            return it->second;
+    }
     return std::nullopt;
 }
 
@@ -355,6 +399,15 @@ namespace {
 void RuleDb::Write::put(MDB_dbi dbi, const void* key, size_t klen, const void* val, size_t vlen)
 {
     MDB_val k{klen, const_cast<void*>(key)}, v{vlen, const_cast<void*>(val)};
+    auto [it, _] = appending_.try_emplace(dbi, true);
+    if (it->second) {
+        int rc = mdb_put(txn_, dbi, &k, &v, MDB_APPEND);
+        if (rc == MDB_SUCCESS)
+            return;
+        if (rc != MDB_KEYEXIST)
+            write_failed(rc, file(db_->dir_), db_->size_mb_);
+        it->second = false; // not after the last key: ordinary puts from now on
+    }
     if (int rc = mdb_put(txn_, dbi, &k, &v, 0))
         write_failed(rc, file(db_->dir_), db_->size_mb_);
 }
@@ -378,22 +431,113 @@ void RuleDb::Write::set_generation(uint64_t g) { set_meta_u64("generation", g); 
 
 void RuleDb::Write::bump_count(Family f, Action a, int64_t delta)
 {
-    std::string k = count_key(f, a);
-    set_meta_u64(k.c_str(), meta_u64(k.c_str()) + static_cast<uint64_t>(delta));
+    count_delta_[fam_index(f)][action_slot(a)] += delta;
 }
 
 void RuleDb::Write::bump_source(const std::string& source, Family f, Action a, int64_t delta)
 {
-    SourceCounts c = source_counts(source);
-    c[fam_index(f)][action_slot(a)] += static_cast<uint64_t>(delta);
-    bool empty = true;
-    for (const auto& fam : c)
-        for (uint64_t n : fam)
-            empty &= n == 0;
-    if (empty)
-        del(db_->sources_, source.data(), source.size());
-    else
-        put(db_->sources_, source.data(), source.size(), &c, sizeof(c));
+    source_delta_[source][fam_index(f)][action_slot(a)] += static_cast<uint64_t>(delta);
+}
+
+size_t RuleDb::Write::count(Family f, Action a) const
+{
+    return static_cast<size_t>(static_cast<int64_t>(Read::count(f, a)) +
+                               count_delta_[fam_index(f)][action_slot(a)]);
+}
+
+SourceCounts RuleDb::Write::source_counts(const std::string& source) const
+{
+    SourceCounts c = Read::source_counts(source);
+    if (auto it = source_delta_.find(source); it != source_delta_.end())
+        for (int f = 0; f < 2; f++)
+            for (int a = 0; a < 4; a++)
+                c[f][a] += it->second[f][a];
+    return c;
+}
+
+std::vector<std::pair<std::string, SourceCounts>> RuleDb::Write::sources() const
+{
+    std::map<std::string, SourceCounts> all;
+    for (auto& [name, c] : Read::sources())
+        all[name] = c;
+    for (const auto& [name, _] : source_delta_)
+        all[name] = source_counts(name);
+    std::vector<std::pair<std::string, SourceCounts>> out;
+    for (auto& [name, c] : all) {
+        bool any = false;
+        for (const auto& fam : c)
+            for (uint64_t n : fam)
+                any |= n != 0;
+        if (any)
+            out.emplace_back(name, c);
+    }
+    return out;
+}
+
+std::array<uint64_t, 3> RuleDb::Write::lengths(Family f) const
+{
+    auto& l = lengths_[fam_index(f)];
+    if (!l)
+        l = Read::lengths(f);
+    return *l;
+}
+
+void RuleDb::Write::add_length(const Prefix& p)
+{
+    auto bits = lengths(p.family);
+    uint64_t bit = uint64_t(1) << (p.len % 64);
+    if (bits[p.len / 64] & bit)
+        return;
+    (*lengths_[fam_index(p.family)])[p.len / 64] |= bit;
+    lengths_dirty_[fam_index(p.family)] = true;
+}
+
+uint32_t RuleDb::Write::next_id() const
+{
+    if (!next_id_)
+        next_id_ = Read::next_id();
+    return *next_id_;
+}
+
+void RuleDb::Write::raise_next_id(uint32_t id)
+{
+    if (id > next_id())
+        next_id_ = id;
+}
+
+void RuleDb::Write::flush()
+{
+    for (Family f : {Family::v4, Family::v6}) {
+        for (Action a : {Action::block, Action::allow, Action::monitor}) {
+            int64_t& d = count_delta_[fam_index(f)][action_slot(a)];
+            if (d) {
+                std::string k = count_key(f, a);
+                set_meta_u64(k.c_str(), meta_u64(k.c_str()) + static_cast<uint64_t>(d));
+                d = 0;
+            }
+        }
+        if (lengths_dirty_[fam_index(f)]) {
+            for (int i = 0; i < 3; i++) {
+                std::string k = std::string("lengths.") + family_tag(f) + "." + std::to_string(i);
+                set_meta_u64(k.c_str(), (*lengths_[fam_index(f)])[i]);
+            }
+            lengths_dirty_[fam_index(f)] = false;
+        }
+    }
+    for (const auto& [source, _] : source_delta_) {
+        SourceCounts c = source_counts(source);
+        bool empty = true;
+        for (const auto& fam : c)
+            for (uint64_t n : fam)
+                empty &= n == 0;
+        if (empty)
+            del(db_->sources_, source.data(), source.size());
+        else
+            put(db_->sources_, source.data(), source.size(), &c, sizeof(c));
+    }
+    source_delta_.clear();
+    if (next_id_)
+        set_meta_u64("next_id", *next_id_);
 }
 
 void RuleDb::Write::put_rule(const Rule& r, const std::vector<std::string>& sources)
@@ -412,6 +556,7 @@ void RuleDb::Write::put_rule(const Rule& r, const std::vector<std::string>& sour
 
 RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& source, const Claim& claim)
 {
+    memo_.clear();
     if (source.empty() || source.size() > 255)
         throw Error("rule store: bad source name '" + source + "'");
     RuleChange ch;
@@ -437,16 +582,12 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
     } else {
         r.prefix = prefix;
         r.id = next_id();
-        set_meta_u64("next_id", uint64_t(r.id) + 1);
+        next_id_ = r.id + 1;
+        r.result = result_for_ ? result_for_(r.id) : 0;
         auto ik = id_key(r.id);
         auto pk = prefix_key(prefix);
         put(db_->ids_, ik.data(), ik.size(), pk.data(), pk.size());
-        auto bits = lengths(prefix.family);
-        if (!(bits[prefix.len / 64] >> (prefix.len % 64) & 1)) {
-            std::string lk = std::string("lengths.") + family_tag(prefix.family) + "." +
-                             std::to_string(prefix.len / 64);
-            set_meta_u64(lk.c_str(), bits[prefix.len / 64] | uint64_t(1) << (prefix.len % 64));
-        }
+        add_length(prefix);
     }
     r.claims.insert_or_assign(source, claim);
     bump_source(source, prefix.family, claim.action, 1);
@@ -455,6 +596,7 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
         names.push_back(n);
     put_rule(r, names);
     ch.after_id = r.id;
+    ch.after_result = r.result;
     ch.after_action = r.action();
     if (before)
         bump_count(prefix.family, ch.before_action, -1);
@@ -464,6 +606,7 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
 
 RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& source)
 {
+    memo_.clear();
     RuleChange ch;
     ch.prefix = prefix;
     std::optional<Rule> r = find(prefix);
@@ -505,6 +648,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
 
 void RuleDb::Write::restore(const Rule& rule)
 {
+    memo_.clear();
     const Prefix& p = rule.prefix;
     if (rule.claims.empty() || rule.id == 0)
         throw Error("rule store: rule " + p.to_string() + " without an id or claims");
@@ -524,15 +668,13 @@ void RuleDb::Write::restore(const Rule& rule)
     auto pk = prefix_key(p);
     put(db_->ids_, ik.data(), ik.size(), pk.data(), pk.size());
     bump_count(p.family, rule.action(), 1);
-    if (rule.id >= next_id())
-        set_meta_u64("next_id", uint64_t(rule.id) + 1);
-    auto bits = lengths(p.family);
-    std::string lk = std::string("lengths.") + family_tag(p.family) + "." + std::to_string(p.len / 64);
-    set_meta_u64(lk.c_str(), bits[p.len / 64] | uint64_t(1) << (p.len % 64));
+    raise_next_id(rule.id + 1);
+    add_length(p);
 }
 
 void RuleDb::Write::set_result(const Prefix& prefix, uint32_t result)
 {
+    memo_.clear();
     auto k = prefix_key(prefix);
     MDB_val v;
     if (!get(db_->rules_, k.data(), k.size(), v) || v.mv_size < kRuleHead)
@@ -545,6 +687,7 @@ void RuleDb::Write::set_result(const Prefix& prefix, uint32_t result)
 
 void RuleDb::Write::commit()
 {
+    flush();
     int rc = mdb_txn_commit(txn_);
     txn_ = nullptr;
     committed_ = true;

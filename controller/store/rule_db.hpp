@@ -21,6 +21,9 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,7 +35,7 @@ struct RuleChange {
     Prefix prefix;
     uint32_t before_id = 0, after_id = 0;
     Action before_action = Action::block, after_action = Action::block;
-    uint32_t before_result = 0;
+    uint32_t before_result = 0, after_result = 0;
     std::vector<std::string> leaving; // sources whose claim went
 };
 
@@ -78,19 +81,21 @@ public:
                          const std::function<bool(const Rule&)>& fn) const override;
     void for_each_claim(const std::string& source,
                         const std::function<bool(const Prefix&, const Claim&)>& fn) const override;
+    void for_each_entry(const Prefix& within,
+                        const std::function<bool(const RuleEntry&)>& fn) const override;
     // Tries only the prefix lengths in use.
-    std::optional<Rule> covering(const Prefix& p) const override;
+    std::optional<RuleEntry> covering(const Prefix& p) const override;
 
-    uint32_t next_id() const;
+    virtual uint32_t next_id() const;
     uint64_t generation() const;
     // A number kept in the meta database (0 when unset).
     uint64_t meta_value(const char* key) const { return meta_u64(key); }
     unsigned __int128 meta_u128(const char* key) const;
     size_t size() const { return count(Family::v4) + count(Family::v6); }
     std::vector<std::pair<std::string, SourceCounts>> sources() const override;
-    SourceCounts source_counts(const std::string& source) const;
+    virtual SourceCounts source_counts(const std::string& source) const;
     // Prefix lengths that have ever had a rule, per family (bit n: /n).
-    std::array<uint64_t, 3> lengths(Family f) const;
+    virtual std::array<uint64_t, 3> lengths(Family f) const;
     // The whole set in memory (for outputs that are the whole set, and tests).
     RuleSet snapshot() const;
 
@@ -100,9 +105,14 @@ protected:
     bool get(MDB_dbi dbi, const void* key, size_t klen, MDB_val& out) const;
     uint64_t meta_u64(const char* key, uint64_t dflt = 0) const;
     Rule decode_rule(const MDB_val& k, const MDB_val& v) const;
+    std::optional<RuleEntry> find_entry(const Prefix& prefix) const;
 
     const RuleDb* db_;
     MDB_txn* txn_;
+    // covering()'s lookups, remembered: the regions of one change share
+    // most of their shorter ancestors. Keyed by prefix key; a Write clears
+    // it whenever it changes a rule.
+    mutable std::unordered_map<std::string, std::optional<RuleEntry>> memo_;
 };
 
 // One write transaction: nothing is visible to anyone until commit();
@@ -122,11 +132,24 @@ public:
     // Records a rule's compiled result index.
     void set_result(const Prefix& prefix, uint32_t result);
     void set_generation(uint64_t g);
+    // Raises the next rule id to at least `id` (imports).
+    void raise_next_id(uint32_t id);
     void set_meta_u64(const char* key, uint64_t v);
     void set_meta_u128(const char* key, unsigned __int128 v);
+    // Gives every rule new to the store its result index (set_claim calls
+    // it with the new rule's id).
+    void on_new_rule(std::function<uint32_t(uint32_t id)> result_for) { result_for_ = std::move(result_for); }
     // Makes everything written visible, durably. Throws Error (nothing
     // committed) when the store is full or the disk fails.
     void commit();
+
+    // Counters kept in memory for the transaction and written at commit.
+    using Read::count;
+    size_t count(Family f, Action a) const override;
+    SourceCounts source_counts(const std::string& source) const override;
+    std::vector<std::pair<std::string, SourceCounts>> sources() const override;
+    std::array<uint64_t, 3> lengths(Family f) const override;
+    uint32_t next_id() const override;
 
 private:
     friend class RuleDb;
@@ -136,7 +159,18 @@ private:
     void put_rule(const Rule& r, const std::vector<std::string>& sources);
     void bump_count(Family f, Action a, int64_t delta);
     void bump_source(const std::string& source, Family f, Action a, int64_t delta);
+    void add_length(const Prefix& p);
+    void flush();
     bool committed_ = false;
+    std::function<uint32_t(uint32_t)> result_for_;
+    // Whether puts to a database still try MDB_APPEND (keys arriving in
+    // order, as a bulk load's do); off after the first that is not.
+    std::map<MDB_dbi, bool> appending_;
+    std::array<std::array<int64_t, 4>, 2> count_delta_{};
+    std::map<std::string, SourceCounts> source_delta_; // wrapping adds
+    mutable std::array<std::optional<std::array<uint64_t, 3>>, 2> lengths_;
+    std::array<bool, 2> lengths_dirty_{};
+    mutable std::optional<uint32_t> next_id_;
 };
 
 // A prefix as the store's key (18 bytes).

@@ -92,11 +92,11 @@ Prefix family_root(Family f)
     return p;
 }
 
-std::optional<Rule> RuleView::covering(const Prefix& p) const
+std::optional<RuleEntry> RuleView::covering(const Prefix& p) const
 {
     for (int len = static_cast<int>(p.len) - 1; len >= 0; len--)
         if (auto r = find(Prefix::of(p.first(), static_cast<unsigned>(len))))
-            return r;
+            return r->entry();
     return std::nullopt;
 }
 
@@ -105,7 +105,9 @@ std::optional<Rule> RuleView::longest_match(const Address& addr) const
     Prefix host = Prefix::of(addr, max_len(addr.family));
     if (auto r = find(host))
         return r;
-    return covering(host);
+    if (auto e = covering(host))
+        return find(e->prefix);
+    return std::nullopt;
 }
 
 const Rule* RuleSet::get(const Prefix& prefix) const
@@ -144,6 +146,13 @@ void RuleSet::for_each_within(const Prefix& within, const std::function<bool(con
 {
     for (auto it = rules_.lower_bound(within); it != rules_.end() && within.contains(it->first); ++it)
         if (!fn(it->second))
+            return;
+}
+
+void RuleSet::for_each_entry(const Prefix& within, const std::function<bool(const RuleEntry&)>& fn) const
+{
+    for (auto it = rules_.lower_bound(within); it != rules_.end() && within.contains(it->first); ++it)
+        if (!fn(it->second.entry()))
             return;
 }
 

@@ -25,6 +25,13 @@ struct Claim {
     bool operator==(const Claim&) const = default;
 };
 
+// What the data plane needs of a rule: no claims.
+struct RuleEntry {
+    Prefix prefix;
+    uint32_t id = 0, result = 0;
+    Action action = Action::block;
+};
+
 struct Rule {
     uint32_t id = 0; // stable while the rule exists; never reused
     Prefix prefix;
@@ -33,6 +40,7 @@ struct Rule {
 
     Action action() const;
     std::vector<std::string> sources() const;
+    RuleEntry entry() const { return RuleEntry{prefix, id, result, action()}; }
     bool operator==(const Rule&) const = default;
 };
 
@@ -56,6 +64,9 @@ public:
     // order; fn returns false to stop.
     virtual void for_each_within(const Prefix& within,
                                  const std::function<bool(const Rule&)>& fn) const = 0;
+    // The same walk without the claims (cheaper where the rules live on disk).
+    virtual void for_each_entry(const Prefix& within,
+                                const std::function<bool(const RuleEntry&)>& fn) const = 0;
     // The prefixes `source` claims, in prefix order; fn returns false to stop.
     virtual void for_each_claim(const std::string& source,
                                 const std::function<bool(const Prefix&, const Claim&)>& fn) const = 0;
@@ -64,7 +75,7 @@ public:
     virtual std::vector<std::pair<std::string, SourceCounts>> sources() const = 0;
 
     // The longest rule that covers `p` and is shorter than it.
-    virtual std::optional<Rule> covering(const Prefix& p) const;
+    virtual std::optional<RuleEntry> covering(const Prefix& p) const;
     // The userspace reference of the data plane's lookup.
     std::optional<Rule> longest_match(const Address& addr) const;
 };
@@ -99,6 +110,8 @@ public:
     size_t count(Family f, Action a) const override;
     void for_each_within(const Prefix& within,
                          const std::function<bool(const Rule&)>& fn) const override;
+    void for_each_entry(const Prefix& within,
+                        const std::function<bool(const RuleEntry&)>& fn) const override;
     void for_each_claim(const std::string& source,
                         const std::function<bool(const Prefix&, const Claim&)>& fn) const override;
     std::vector<std::pair<std::string, SourceCounts>> sources() const override;

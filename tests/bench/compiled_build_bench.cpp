@@ -36,7 +36,7 @@ int main(int argc, char** argv)
             size_t words = 0, nodes = 0, tails = 0;
             for (int round = 0; round < 5; round++) {
                 auto t0 = Clock::now();
-                CompiledTable t = CompiledTable::build(rules, f, [](const Rule& r) { return r.id; });
+                CompiledTable t = CompiledTable::build(rules, f, [](const RuleEntry& r) { return r.id; });
                 best_build = std::min(best_build, ms_since(t0));
                 std::vector<uint64_t> out(t.words());
                 t0 = Clock::now();
@@ -47,7 +47,7 @@ int main(int argc, char** argv)
                 tails = t.tails();
             }
             // The same walk in userspace over 2^20 addresses, half inside rules.
-            CompiledTable t = CompiledTable::build(rules, f, [](const Rule& r) { return r.id; });
+            CompiledTable t = CompiledTable::build(rules, f, [](const RuleEntry& r) { return r.id; });
             std::vector<uint64_t> out(t.words()), results(rules.next_id() + 1);
             t.write(out, rules.count(f));
             std::vector<Prefix> prefixes;

@@ -336,6 +336,10 @@ TEST_CASE("atomicity: under traffic, every verdict is one that version A or vers
             sync_source(h.ctl(), spec("allows", allows, Action::allow), force);
             sync_source(h.ctl(), spec("blocks", blocks), force);
         }
+        // Traffic meets every version (a sync may now be faster than a run).
+        const long seen = runs.load();
+        while (runs.load() < seen + 2)
+            std::this_thread::yield();
     }
     stop = true;
     traffic.join();

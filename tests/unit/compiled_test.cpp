@@ -33,7 +33,7 @@ Published publish(const RuleSet& rules, Family f, uint32_t slot = 0)
         index[r.id] = next;
         p.results[next--] = r.id | uint64_t(slot) << 32;
     }
-    CompiledTable t = CompiledTable::build(rules, f, [&](const Rule& r) { return index.at(r.id); });
+    CompiledTable t = CompiledTable::build(rules, f, [&](const RuleEntry& r) { return index.at(r.id); });
     p.words.resize(t.words());
     t.write(p.words, rules.count(f));
     return p;
@@ -111,14 +111,14 @@ TEST_CASE("compiled table: a rule without a result index is refused")
 {
     RuleSet rs;
     rs.add(Prefix::parse("192.0.2.0/24"), "t", Claim{});
-    CHECK_THROWS(CompiledTable::build(rs, Family::v4, [](const Rule&) { return 0u; }));
+    CHECK_THROWS(CompiledTable::build(rs, Family::v4, [](const RuleEntry&) { return 0u; }));
 }
 
 TEST_CASE("compiled table: a buffer too small is refused")
 {
     RuleSet rs;
     rs.add(Prefix::parse("192.0.2.0/24"), "t", Claim{});
-    CompiledTable t = CompiledTable::build(rs, Family::v4, [](const Rule&) { return 1u; });
+    CompiledTable t = CompiledTable::build(rs, Family::v4, [](const RuleEntry&) { return 1u; });
     std::vector<uint64_t> small(t.words() - 1);
     CHECK_THROWS(t.write(small, 1));
 }
@@ -157,7 +157,7 @@ TEST_CASE("compiled table: 100 patched change batches equal a full rebuild over 
     // built from scratch. Result index = rule id.
     std::mt19937_64 rng(20261201);
     RuleSet rules = pwtest::random_rules(rng, 20000);
-    auto index = [](const Rule& r) { return r.id; };
+    auto index = [](const RuleEntry& r) { return r.id; };
     const Action actions[] = {Action::block, Action::allow, Action::monitor};
     std::vector<uint64_t> live[2], fresh;
     std::vector<uint64_t> results(1u << 20);

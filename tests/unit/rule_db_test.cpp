@@ -1,0 +1,208 @@
+// The rule store (LMDB) against the in-memory rule set: the same claims
+// give the same rules, actions, ids, counts and range walks; a store too
+// small for a change refuses it with the option to raise and keeps what it
+// had; a reader sees the version committed when it began.
+#include "base/error.hpp"
+#include "random_rules.hpp"
+#include "store/rule_db.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+using namespace pw;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir()
+    {
+        char tmpl[] = "/tmp/pw-ruledb-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir()
+    {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+Prefix P(const char* s) { return Prefix::parse(s); }
+
+// Rules as (prefix, action, claims) text, ids left out (each side numbers
+// its own).
+std::string shape(const RuleView& v)
+{
+    std::string out;
+    for (Family f : {Family::v4, Family::v6})
+        v.for_each_within(family_root(f), [&](const Rule& r) {
+            out += r.prefix.to_string() + " " + action_name(r.action());
+            for (const auto& [s, c] : r.claims)
+                out += " " + s + "=" + action_name(c.action) + ":" + c.comment;
+            out += "\n";
+            return true;
+        });
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("rule store: claims, actions, ids and counts as the rule set has them")
+{
+    TempDir d;
+    RuleDb db(d.path, 64, false);
+    {
+        auto w = db.write();
+        auto c = w.set_claim(P("192.0.2.0/24"), "spamhaus", Claim{Action::block, "SBL1"});
+        CHECK(c.before_id == 0);
+        CHECK(c.after_id == 1);
+        c = w.set_claim(P("192.0.2.0/24"), "court", Claim{Action::allow, ""});
+        CHECK(c.before_id == 1);
+        CHECK(c.after_action == Action::allow);
+        w.set_claim(P("2001:db8::/32"), "court", Claim{Action::monitor, "x"});
+        w.commit();
+    }
+    auto r = db.read();
+    CHECK(r.size() == 2);
+    CHECK(r.count(Family::v4, Action::allow) == 1);
+    CHECK(r.count(Family::v6, Action::monitor) == 1);
+    auto rule = r.find(P("192.0.2.0/24"));
+    REQUIRE(rule);
+    CHECK(rule->sources() == std::vector<std::string>{"court", "spamhaus"});
+    CHECK(rule->claims.at("spamhaus").comment == "SBL1");
+    CHECK(r.find_id(rule->id)->prefix == P("192.0.2.0/24"));
+    CHECK(r.source_counts("court")[0][static_cast<int>(Action::allow) & 3] == 1);
+    CHECK(r.source_counts("court")[1][static_cast<int>(Action::monitor) & 3] == 1);
+    std::vector<std::string> claimed;
+    r.for_each_claim("court", [&](const Prefix& p, const Claim&) {
+        claimed.push_back(p.to_string());
+        return true;
+    });
+    CHECK(claimed == std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32"});
+
+    // The last claim takes the rule with it; its id is never reused.
+    const uint32_t id = rule->id;
+    {
+        auto w = db.write();
+        CHECK(w.remove_claim(P("192.0.2.0/24"), "").leaving ==
+              std::vector<std::string>{"court", "spamhaus"});
+        w.commit();
+    }
+    {
+        auto w = db.write();
+        w.set_claim(P("192.0.2.0/24"), "cli", Claim{});
+        w.commit();
+    }
+    CHECK(db.read().find(P("192.0.2.0/24"))->id > id);
+    CHECK(db.read().find_id(id) == std::nullopt);
+    CHECK(db.read().source_counts("spamhaus") == SourceCounts{});
+}
+
+TEST_CASE("rule store: 2,000 random claim changes leave what the rule set has")
+{
+    TempDir d;
+    RuleDb db(d.path, 256, false);
+    std::mt19937_64 rng(20261201);
+    RuleSet ref = pwtest::random_rules(rng, 400);
+    std::vector<Prefix> all;
+    for (const auto& [p, _] : ref.rules())
+        all.push_back(p);
+    {
+        auto w = db.write();
+        for (const auto& [p, r] : ref.rules())
+            for (const auto& [s, c] : r.claims)
+                w.set_claim(p, s, c);
+        w.commit();
+    }
+    const char* sources[] = {"a", "b", "random"};
+    const Action actions[] = {Action::block, Action::allow, Action::monitor};
+    for (int batch = 0; batch < 20; batch++) {
+        auto w = db.write();
+        for (int i = 0; i < 100; i++) {
+            const Prefix& p = all[rng() % all.size()];
+            const char* s = sources[rng() % 3];
+            if (rng() % 3 == 0) {
+                ref.remove(p, s);
+                w.remove_claim(p, s);
+            } else {
+                Claim c{actions[rng() % 3], std::to_string(rng() % 5)};
+                ref.add(p, s, c);
+                w.set_claim(p, s, c);
+            }
+        }
+        // The write transaction reads its own writes.
+        CHECK(w.count(Family::v4) == ref.count(Family::v4));
+        w.commit();
+    }
+    auto r = db.read();
+    CHECK(shape(r) == shape(ref));
+    for (Family f : {Family::v4, Family::v6})
+        for (Action a : {Action::block, Action::allow, Action::monitor})
+            CHECK(r.count(f, a) == ref.count(f, a));
+    CHECK(r.sources() == ref.sources());
+    // Covering rules and longest matches, as the reference finds them.
+    for (int i = 0; i < 4000; i++) {
+        Family f = i % 2 ? Family::v6 : Family::v4;
+        Address a = pwtest::test_address(rng, all, f, i);
+        auto want = ref.longest_match(a), got = r.longest_match(a);
+        REQUIRE(want.has_value() == got.has_value());
+        if (want)
+            CHECK(want->prefix == got->prefix);
+    }
+}
+
+TEST_CASE("rule store: a full store refuses the change, names --store-mb, and keeps what it had")
+{
+    TempDir d;
+    {
+        RuleDb db(d.path, 1, false); // 1 MiB
+        {
+            auto w = db.write();
+            w.set_claim(P("192.0.2.0/24"), "cli", Claim{});
+            w.commit();
+        }
+        std::string error;
+        try {
+            auto w = db.write();
+            for (uint32_t i = 0; i < 200000; i++) {
+                Address a;
+                a.bytes = {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+                w.set_claim(Prefix::of(a, 32), "bulk", Claim{Action::block, "a comment long enough"});
+            }
+            w.commit();
+        } catch (const Error& e) {
+            error = e.what();
+        }
+        CHECK(error.find("is full (1 MiB): raise --store-mb; nothing changed") != std::string::npos);
+        CHECK(error.find('\n') == std::string::npos);
+        CHECK(db.read().size() == 1);
+    }
+    RuleDb again(d.path, 64, false); // raised: the same rules, room to grow
+    CHECK(again.read().size() == 1);
+    auto w = again.write();
+    w.set_claim(P("198.51.100.0/24"), "cli", Claim{});
+    w.commit();
+    CHECK(again.read().size() == 2);
+}
+
+TEST_CASE("rule store: a reader sees the version committed when it began")
+{
+    TempDir d;
+    RuleDb db(d.path, 64, false);
+    auto before = db.read();
+    auto w = db.write();
+    w.set_claim(P("203.0.113.0/24"), "cli", Claim{});
+    CHECK(w.find(P("203.0.113.0/24")));
+    w.commit();
+    CHECK_FALSE(before.find(P("203.0.113.0/24")));
+    CHECK(db.read().find(P("203.0.113.0/24")));
+    // A write dropped uncommitted changes nothing.
+    {
+        auto w2 = db.write();
+        w2.set_claim(P("198.51.100.0/24"), "cli", Claim{});
+    }
+    CHECK_FALSE(db.read().find(P("198.51.100.0/24")));
+}
