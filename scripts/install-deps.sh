@@ -25,8 +25,9 @@ packages=(
   man-db
   # soak: counts packets that get through at the lab server
   iptables
-  # benchmarks: the tools prefixwall is compared with, in the same run
-  ipset nftables
+  # benchmarks: the tools prefixwall is compared with, in the same run, and
+  # GNU time for each command's peak RSS
+  ipset nftables time
 )
 
 missing=()

@@ -78,7 +78,7 @@ po::options_description global_options(Global* g)
              [g](const std::string& v) { g->paths.state_dir = v; }),
          "the rule store and attachments (/var/lib/prefixwall, or $PREFIXWALL_STATE_DIR)")
         ("store-mb", po::value(&g->paths.store_mb)->value_name("N"),
-         "MiB the rule store may grow to (4096; address space, not disk: 1M rules take about 200)")
+         "MiB the rule store may grow to (4096; address space, not disk: 1M rules take about 110)")
         ("max-rules-v4", po::value(&g->capacity.max_rules_v4)->value_name("N"),
          "capacity of the IPv4 rules when the maps are created (2000000)")
         ("max-rules-v6", po::value(&g->capacity.max_rules_v6)->value_name("N"),

@@ -48,10 +48,7 @@ CompiledVersions CompiledVersions::open(const fs::path& pin_dir)
         v.outer_[fi] = open_pinned(map_path(pin_dir, table_outer(f)));
         for (int copy : {0, 1}) {
             v.copies_[fi][copy] = open_pinned(map_path(pin_dir, table_copy(f, copy)));
-            int fd = v.copies_[fi][copy].get();
-            v.mapped_[fi][copy] = MappedWords(fd, map_max_entries(fd));
-            if (!v.mapped_[fi][copy].ok())
-                throw sys_error(std::string("cannot map ") + map_name(table_copy(f, copy)), errno);
+            v.words_[fi] = map_max_entries(v.copies_[fi][copy].get());
         }
         uint32_t zero = 0, inner_id = 0;
         if (bpf_map_lookup_elem(v.outer_[fi].get(), &zero, &inner_id) != 0)
@@ -66,7 +63,20 @@ CompiledVersions CompiledVersions::open(const fs::path& pin_dir)
 
 uint32_t CompiledVersions::table_mb(Family f) const
 {
-    return static_cast<uint32_t>(mapped_[fam_index(f)][0].words().size() / kWordsPerMiB);
+    return static_cast<uint32_t>(words_[fam_index(f)] / kWordsPerMiB);
+}
+
+std::span<uint64_t> CompiledVersions::copy_words(Family f, int copy) const
+{
+    // Mapped on first use: a mapped BPF array is resident at once, and a
+    // reader needs one copy of one family at most.
+    MappedWords& m = mapped_[fam_index(f)][copy];
+    if (!m.ok()) {
+        m = MappedWords(copies_[fam_index(f)][copy].get(), words_[fam_index(f)]);
+        if (!m.ok())
+            throw sys_error(std::string("cannot map ") + map_name(table_copy(f, copy)), errno);
+    }
+    return m.words();
 }
 
 int CompiledVersions::active_copy(Family f) const
@@ -81,7 +91,7 @@ void CompiledVersions::swap_to(Family f, int copy) const
 
 std::span<const uint64_t> CompiledVersions::table(Family f) const
 {
-    return mapped_[fam_index(f)][active_copy(f)].words();
+    return copy_words(f, active_copy(f));
 }
 
 bool CompiledVersions::ready(const RuleView& rules) const
@@ -157,8 +167,8 @@ CompiledVersions::Plan CompiledVersions::plan(const RuleView& next,
         if (changed[fi].empty() && !whole[fi])
             continue;
         plan.rules[fi] = next.count(f);
-        auto idle = mapped_[fi][1 - active_copy(f)].words();
-        auto live = mapped_[fi][active_copy(f)].words();
+        auto idle = copy_words(f, 1 - active_copy(f));
+        auto live = copy_words(f, active_copy(f));
         TableOrigin origin = CompiledTable::origin_of(live);
         // A patch needs both copies alike (each gets it in turn) and costs
         // what it touches; a change to much of the table is built whole.
@@ -195,7 +205,7 @@ bool CompiledVersions::publish(const Plan& plan) const
             continue;
         const int idle = 1 - active_copy(f);
         auto write = [&](int copy) {
-            auto words = mapped_[fi][copy].words();
+            auto words = copy_words(f, copy);
             if (plan.whole[fi]) {
                 t->write(words, plan.rules[fi]);
                 return true;

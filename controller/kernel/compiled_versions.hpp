@@ -91,7 +91,10 @@ private:
 
     std::array<UniqueFd, 2> outer_;                      // [family]
     std::array<std::array<UniqueFd, 2>, 2> copies_;      // [family][copy]
-    std::array<std::array<MappedWords, 2>, 2> mapped_;   // [family][copy]
+    std::span<uint64_t> copy_words(Family f, int copy) const;
+
+    std::array<uint32_t, 2> words_{};                    // [family]: words per copy
+    mutable std::array<std::array<MappedWords, 2>, 2> mapped_; // [family][copy], on first use
     UniqueFd results_;
     MappedWords results_map_;
 };

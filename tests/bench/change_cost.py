@@ -33,16 +33,19 @@ BGP = "bgp/derived_v4_prefixes_rv2-20240406.txt.gz"
 
 
 def run(cmd, env=None):
-    """Wall seconds and peak RSS (MiB) of one command, which must succeed."""
+    """Wall seconds and peak RSS (MiB) of one command, which must succeed.
+
+    The peak comes from GNU time: a child forked from this process starts
+    with this process's pages, so its own rusage would report them."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-f", "PEAK_KB %M", *cmd], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, env=env)
     dt = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace")
-    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.decode(errors="replace")
     if p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd[:4]), p.returncode, err.strip()[:300]))
-    return dt, usage.ru_maxrss / 1024.0
+    peak = [line for line in err.splitlines() if line.startswith("PEAK_KB ")]
+    return dt, int(peak[-1].split()[1]) / 1024.0
 
 
 def measure(rows, name, cmds, rounds):
@@ -86,7 +89,6 @@ def main():
     one_pct = os.path.join(work, "bgp-1pct.txt")
     with open(one_pct, "w") as f:
         f.write("\n".join(after) + "\n")
-    # A forked child's peak RSS starts at this process's: keep it small.
     del entries, after
     rows = []
     P = lambda *args: ([pw, *args], env)  # noqa: E731
