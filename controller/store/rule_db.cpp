@@ -237,21 +237,24 @@ size_t RuleDb::Read::count(Family f) const
 
 size_t RuleDb::Read::count(Family f, Action a) const { return meta_u64(count_key(f, a).c_str()); }
 
-void RuleDb::Read::for_each_within(const Prefix& within, const std::function<bool(const Rule&)>& fn) const
+void RuleDb::Read::walk_rules(const Prefix& within,
+                              const std::function<bool(const MDB_val&, const MDB_val&)>& fn) const
 {
     auto start = prefix_key(within);
     Cursor cur(txn_, db_->rules_);
     MDB_val k{start.size(), start.data()}, v;
     for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != kKeyBytes)
+        if (k.mv_size != kKeyBytes || v.mv_size < kRuleHead)
             continue;
-        Prefix p = decode_key(static_cast<const uint8_t*>(k.mv_data));
-        if (!within.contains(p))
-            return;
-        if (!fn(decode_rule(k, v)))
+        if (!within.contains(decode_key(static_cast<const uint8_t*>(k.mv_data))) || !fn(k, v))
             return;
     }
+}
+
+void RuleDb::Read::for_each_within(const Prefix& within, const std::function<bool(const Rule&)>& fn) const
+{
+    walk_rules(within, [&](const MDB_val& k, const MDB_val& v) { return fn(decode_rule(k, v)); });
 }
 
 void RuleDb::Read::for_each_claim(const std::string& source,
@@ -295,17 +298,7 @@ std::optional<RuleEntry> RuleDb::Read::find_entry(const Prefix& prefix) const
 
 void RuleDb::Read::for_each_entry(const Prefix& within, const std::function<bool(const RuleEntry&)>& fn) const
 {
-    auto start = prefix_key(within);
-    Cursor cur(txn_, db_->rules_);
-    MDB_val k{start.size(), start.data()}, v;
-    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != kKeyBytes || v.mv_size < kRuleHead)
-            continue;
-        RuleEntry e = decode_entry(k, v);
-        if (!within.contains(e.prefix) || !fn(e))
-            return;
-    }
+    walk_rules(within, [&](const MDB_val& k, const MDB_val& v) { return fn(decode_entry(k, v)); });
 }
 
 std::optional<RuleEntry> RuleDb::Read::covering(const Prefix& p) const

@@ -106,6 +106,8 @@ protected:
     uint64_t meta_u64(const char* key, uint64_t dflt = 0) const;
     Rule decode_rule(const MDB_val& k, const MDB_val& v) const;
     std::optional<RuleEntry> find_entry(const Prefix& prefix) const;
+    // The rules inside `within`, as keys and values; fn returns false to stop.
+    void walk_rules(const Prefix& within, const std::function<bool(const MDB_val&, const MDB_val&)>& fn) const;
 
     const RuleDb* db_;
     MDB_txn* txn_;

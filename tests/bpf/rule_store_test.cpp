@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "harness.hpp"
 #include "random_rules.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <linux/bpf.h>
@@ -39,8 +40,8 @@ size_t results_in_use(pwtest::Harness& h)
 
 TEST_CASE("a state directory of the version before the rule store is imported on first open")
 {
-    char tmpl[] = "/tmp/pw-import-XXXXXX";
-    fs::path state = fs::path(::mkdtemp(tmpl)) / "state";
+    pwtest::TempDir base("import");
+    fs::path state = base.path / "state";
     RuleSet old;
     old.add(Prefix::parse("192.0.2.0/24"), "court", Claim{Action::block, "order 1"});
     old.add(Prefix::parse("198.51.100.0/24"), "spamhaus", Claim{Action::block, "SBL1"});
@@ -72,7 +73,6 @@ TEST_CASE("a state directory of the version before the rule store is imported on
     CHECK(h.id("203.0.113.0/24") >= old.next_id());
     h.reopen(); // imported once
     CHECK(h.ctl().snapshot().size() == old.size() + 1);
-    fs::remove_all(state.parent_path());
 }
 
 TEST_CASE("maps left unequal to the store by a run that died mid-commit are rebuilt from it")

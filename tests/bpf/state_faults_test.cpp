@@ -4,6 +4,7 @@
 // after the fault is cleared goes through.
 #include "base/error.hpp"
 #include "harness.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <linux/bpf.h>
@@ -36,20 +37,7 @@ int verdict_for(pwtest::Harness& h, const char* dst)
     return h.run(kBoth, Frame().eth().ipv4("203.0.113.1", dst).udp().bytes());
 }
 
-// A temporary directory, removed at the end.
-struct TempDir {
-    fs::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/pw-statefs-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir()
-    {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using TempDir = pwtest::TempDir;
 
 // A 256 KiB tmpfs for the state, unmounted at the end.
 struct SmallFs {

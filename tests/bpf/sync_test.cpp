@@ -3,6 +3,7 @@
 // several sources on one prefix, 304s, and atomic versions under traffic.
 #include "base/error.hpp"
 #include "harness.hpp"
+#include "temp_dir.hpp"
 #include "report/load.hpp"
 #include "registry/sync.hpp"
 
@@ -23,18 +24,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempFiles {
-    fs::path dir;
-    TempFiles()
-    {
-        char tmpl[] = "/tmp/pw-sync-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    ~TempFiles() { fs::remove_all(dir); }
+// Registry files in a temporary directory.
+struct TempFiles : pwtest::TempDir {
+    TempFiles() : TempDir("sync") {}
     std::string write(const std::string& name, const std::string& content)
     {
-        std::ofstream(dir / name) << content;
-        return (dir / name).string();
+        std::ofstream(path / name) << content;
+        return (path / name).string();
     }
 };
 
@@ -100,7 +96,7 @@ TEST_CASE("sync: a failed download changes nothing")
     TempFiles t;
     auto f = t.write("a.txt", "192.0.2.0/24\n");
     sync_source(h.ctl(), spec("a", f), quiet());
-    CHECK_THROWS_AS(sync_source(h.ctl(), spec("a", (t.dir / "gone.txt").string()), quiet()), Error);
+    CHECK_THROWS_AS(sync_source(h.ctl(), spec("a", (t.path / "gone.txt").string()), quiet()), Error);
     CHECK_THROWS_AS(sync_source(h.ctl(), spec("a", "http://127.0.0.1:1/list"), quiet()), Error);
     CHECK(h.ctl().snapshot().size() == 1);
     CHECK(verdict_to(h, "192.0.2.1") == XDP_DROP);

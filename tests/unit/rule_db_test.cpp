@@ -5,6 +5,7 @@
 #include "base/error.hpp"
 #include "random_rules.hpp"
 #include "store/rule_db.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -16,19 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/pw-ruledb-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir()
-    {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using TempDir = pwtest::TempDir;
 
 Prefix P(const char* s) { return Prefix::parse(s); }
 

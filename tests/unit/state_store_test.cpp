@@ -1,6 +1,8 @@
 #include "base/error.hpp"
 #include "store/state_store.hpp"
 
+#include "temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -11,17 +13,7 @@
 using namespace pw;
 namespace fs = std::filesystem;
 
-namespace {
-struct TempDir {
-    fs::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/pw-state-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-} // namespace
+using TempDir = pwtest::TempDir;
 
 TEST_CASE("rules survive a save and load, comments with tabs and newlines included")
 {
