@@ -266,6 +266,14 @@ void put_u32s(std::span<uint64_t> out, size_t off, size_t at, const uint32_t* v,
 
 } // namespace
 
+size_t CompiledTable::used_words(std::span<const uint64_t> table)
+{
+    TableOrigin o = origin_of(table);
+    if (o.nodes == UINT32_MAX)
+        return 0;
+    return PW_CL_NODES_OFF + size_t(o.nodes) * PW_CL_NODE_WORDS + (size_t(o.leaves) + 1) / 2 + size_t(o.tails) * 4;
+}
+
 TableOrigin CompiledTable::origin_of(std::span<const uint64_t> table)
 {
     if (table.size() < PW_CL_HEADER_WORDS || table[PW_CL_H_MAGIC] != PW_CL_MAGIC)

@@ -65,6 +65,9 @@ public:
 
     // The origin of a published copy (the used counts in its header).
     static TableOrigin origin_of(std::span<const uint64_t> table);
+    // Words a published copy has in use (its free room left out; 0 when
+    // nothing is published).
+    static size_t used_words(std::span<const uint64_t> table);
 
     struct Entry;
 

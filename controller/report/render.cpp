@@ -1,5 +1,6 @@
 #include "report/render.hpp"
 
+#include "kernel/compiled_table.hpp"
 #include "report/rates.hpp"
 
 #include <nlohmann/json.hpp>
@@ -152,7 +153,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
         if (dp) {
             auto table = dp->compiled_table(f);
             bool published = table.size() > PW_CL_H_WORDS && table[PW_CL_H_MAGIC] == PW_CL_MAGIC;
-            fam["compiled_table_bytes"] = published ? table[PW_CL_H_WORDS] * 8 : 0;
+            fam["compiled_table_bytes"] = CompiledTable::used_words(table) * 8; // free room left out
             fam["compiled_table_rules"] = published ? table[PW_CL_H_RULES] : 0;
             fam["compiled_table_capacity_bytes"] = table.size() * 8;
         }

@@ -6,6 +6,7 @@
 //   - the whole XDP program per packet: BPF_PROG_TEST_RUN of the real
 //     program over 4,096 frames with those addresses as destination.
 //   build/tests/lookup_bench [--json FILE] [--rounds N]   (root)
+#include "kernel/compiled_table.hpp"
 #include "session/controller.hpp"
 #include "corpus.hpp"
 #include "frame_builder.hpp"
@@ -151,7 +152,7 @@ int main(int argc, char** argv)
                 row["xdp_trie_ns"] = xdp[0];
                 row["xdp_compiled_ns"] = xdp[1];
                 auto table = dp.compiled_table(f);
-                row["compiled_table_bytes"] = table[PW_CL_H_WORDS] * 8;
+                row["compiled_table_bytes"] = CompiledTable::used_words(table) * 8;
                 results.push_back(row);
                 std::printf("%-22s %-5s %9zu | %8.1f %9.1f %9.1f %9.1f | %9.1f %9.1f\n",
                             corpus.name.c_str(), family_name(f), rules.count(f), ns[0], ns[1], ns[2],
