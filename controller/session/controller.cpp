@@ -29,16 +29,10 @@ Controller::Controller(const Paths& paths, const Capacity& want, bool create)
 {
     store_.ensure_dir();
     const bool legacy = !RuleDb::exists(paths.state_dir) && fs::exists(paths.state_dir / kLegacyRules);
-    try {
-        db_ = std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, false);
-    } catch (const Error& e) {
-        // A read-only state directory: readable, and every change refused
-        // with the reason.
-        if (!RuleDb::exists(paths.state_dir))
-            throw;
-        db_ = std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, true);
-        read_only_ = e.what();
-    }
+    // A read-only state directory: readable, and every change refused
+    // with the reason.
+    db_ = RuleDb::shared(paths.state_dir, paths.store_mb);
+    read_only_ = db_->read_only_reason();
     dp_ = Dataplane::open(paths.pin_dir, want, create || legacy);
     if (legacy)
         import_legacy_state();

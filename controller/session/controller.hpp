@@ -109,7 +109,7 @@ private:
     Paths paths_;
     PinDirLock lock_;
     StateStore store_;
-    std::unique_ptr<RuleDb> db_;
+    std::shared_ptr<RuleDb> db_; // shared with a Reader in the same process
     std::optional<Dataplane> dp_;
     mutable bool repaired_ = false;
     std::string read_only_; // why the store could only be opened read-only

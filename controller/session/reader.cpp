@@ -25,20 +25,16 @@ std::string nothing_pinned(const Paths& paths)
 
 namespace {
 
-std::unique_ptr<RuleDb> open_store(const Paths& paths)
+std::shared_ptr<RuleDb> open_store(const Paths& paths)
 {
     // A state directory of an older version is imported once (that takes
     // the lock, as any change does); a reader of a read-only one reads.
     if (!RuleDb::exists(paths.state_dir) &&
         std::filesystem::exists(paths.state_dir / "rules.tsv"))
         Controller(paths, Capacity{}, false);
-    try {
-        if (!RuleDb::exists(paths.state_dir))
-            StateStore(paths.state_dir).ensure_dir();
-        return std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, false);
-    } catch (const Error&) {
-        return std::make_unique<RuleDb>(paths.state_dir, paths.store_mb, true);
-    }
+    if (!RuleDb::exists(paths.state_dir))
+        StateStore(paths.state_dir).ensure_dir();
+    return RuleDb::shared(paths.state_dir, paths.store_mb);
 }
 
 } // namespace

@@ -52,7 +52,7 @@ private:
     Capacity cap_;
     std::optional<Dataplane> dp_;
     StateStore store_;
-    std::unique_ptr<RuleDb> db_;
+    std::shared_ptr<RuleDb> db_; // shared with a Controller in the same process
 };
 
 } // namespace pw

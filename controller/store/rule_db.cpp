@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 namespace pw {
 namespace fs = std::filesystem;
@@ -81,6 +83,27 @@ std::array<uint8_t, 18> prefix_key(const Prefix& p)
 }
 
 fs::path RuleDb::file(const fs::path& state_dir) { return state_dir / kFile; }
+
+std::shared_ptr<RuleDb> RuleDb::shared(const fs::path& state_dir, size_t size_mb)
+{
+    static std::mutex m;
+    static std::map<fs::path, std::weak_ptr<RuleDb>> open;
+    std::lock_guard<std::mutex> g(m);
+    fs::path key = fs::weakly_canonical(file(state_dir));
+    if (auto db = open[key].lock())
+        return db;
+    std::shared_ptr<RuleDb> db;
+    try {
+        db = std::make_shared<RuleDb>(state_dir, size_mb, false);
+    } catch (const Error& e) {
+        if (!exists(state_dir))
+            throw;
+        db = std::make_shared<RuleDb>(state_dir, size_mb, true);
+        db->read_only_reason_ = e.what();
+    }
+    open[key] = db;
+    return db;
+}
 
 bool RuleDb::exists(const fs::path& state_dir) { return fs::exists(file(state_dir)); }
 

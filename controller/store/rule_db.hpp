@@ -48,6 +48,14 @@ public:
     RuleDb(const RuleDb&) = delete;
     RuleDb& operator=(const RuleDb&) = delete;
 
+    // The one environment of STATE/rules.mdb in this process, opened on
+    // first use: read-write, or read-only when the state directory cannot
+    // be written (read_only_reason() says why). LMDB must not open one
+    // file twice in a process (closing either would drop the process's
+    // locks on it), and the daemon reads and commits at once.
+    static std::shared_ptr<RuleDb> shared(const std::filesystem::path& state_dir, size_t size_mb);
+    const std::string& read_only_reason() const { return read_only_reason_; }
+
     static bool exists(const std::filesystem::path& state_dir);
     static std::filesystem::path file(const std::filesystem::path& state_dir);
     // Bytes the store's file takes on disk.
@@ -65,6 +73,7 @@ private:
     MDB_dbi rules_ = 0, ids_ = 0, claims_ = 0, sources_ = 0, meta_ = 0;
     std::filesystem::path dir_;
     size_t size_mb_ = 0;
+    std::string read_only_reason_;
 };
 
 // A consistent view of the store as of when it began.

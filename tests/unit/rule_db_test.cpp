@@ -195,3 +195,22 @@ TEST_CASE("rule store: a reader sees the version committed when it began")
     }
     CHECK_FALSE(db.read().find(P("198.51.100.0/24")));
 }
+
+TEST_CASE("rule store: one environment per file in a process, shared by its users")
+{
+    TempDir d;
+    auto a = RuleDb::shared(d.path, 64);
+    auto b = RuleDb::shared(d.path / "." , 64);
+    CHECK(a.get() == b.get());
+    {
+        auto w = a->write();
+        w.set_claim(P("192.0.2.0/24"), "cli", Claim{});
+        w.commit();
+    }
+    CHECK(b->read().size() == 1);
+    CHECK(a->read_only_reason().empty());
+    a.reset();
+    b.reset();
+    // Closed with its last user, reopened afresh.
+    CHECK(RuleDb::shared(d.path, 64)->read().size() == 1);
+}
