@@ -88,7 +88,7 @@ RuleCounters CounterSlots::rule_counters() const
             sum += c;
         }
         if (!sum.zero())
-            out.at(slot == 0 ? 0 : owner) += sum;
+            out.add(slot == 0 ? 0 : owner, sum);
     }
     return out;
 }

@@ -91,7 +91,7 @@ std::vector<RuleLoad> rank_rules(const RuleView& rules, const LoadSnapshot& now,
         // friendly for a million entries; build the full rows for the
         // ones kept only.
         std::vector<std::pair<double, uint32_t>> ranked;
-        ranked.reserve(now.by_rule.limit());
+        ranked.reserve(now.by_rule.size());
         now.by_rule.for_each([&](uint32_t id, const Counter& c) {
             if (id != 0)
                 ranked.emplace_back(sort_value(row(id, c), key), id);
