@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The compiled engine's lookup: a walk of the table described in
- * include/prefixwall/abi.h (PW_CL_*), built by controller/kernel/compiled_table.cpp.
- * controller/kernel/compiled_table.cpp has the same walk in userspace (compiled_lookup)
- * and the tests hold both to the rule set's reference lookup.
+ * The compiled engine's lookup: a walk of the copy described in
+ * include/prefixwall/abi.h (PW_CL_*), built by controller/kernel/compiled_copy.cpp.
+ * controller/kernel/compiled_table.cpp has the same walk in userspace
+ * (section_leaf) and the tests hold both to the rule set's reference lookup.
  *
- * Every word is read through bpf_map_lookup_elem on the copy in force;
- * the verifier inlines that for an array (a bounds check and an add), so
- * a lookup is a few loads: the direct entry, one node per 6 key bits
- * below /16 while the subtree still branches, then a leaf (and a tail
- * compare when the subtree holds a single longer prefix).
+ * The verdict section is walked first; the rule section only when the
+ * verdict is an action. Every word is read through bpf_map_lookup_elem on
+ * the copy in force; the verifier inlines that for an array (a bounds
+ * check and an add), so a walk is a few loads: the direct entry, one node
+ * per 6 key bits below it while the subtree still branches, then a leaf
+ * (and a tail compare when the subtree holds a single longer prefix).
  */
 #ifndef PW_BPF_COMPILED_H
 #define PW_BPF_COMPILED_H
@@ -48,16 +49,20 @@ static __always_inline __u32 cl_popcount(__u64 x)
 	return (__u32)((x * 0x0101010101010101ULL) >> 56);
 }
 
-/* The 6 key bits at bit offset `off` (18, 24, ..., 126) of hi:lo. */
-static __always_inline __u32 cl_chunk(__u64 hi, __u64 lo, __u32 off)
+/* The `width` key bits at bit offset `off` of hi:lo (bits past 128 read
+ * as 0); as chunk() in controller/kernel/compiled_table.cpp. */
+static __always_inline __u32 cl_chunk(__u64 hi, __u64 lo, __u32 off, const __u32 width)
 {
-	if (off <= 58)
-		return (__u32)(hi >> ((58 - off) & 63)) & 63;
-	if (off < 64)
-		return (__u32)((hi << ((off - 58) & 63)) | (lo >> ((122 - off) & 63))) & 63;
-	if (off <= 122)
-		return (__u32)(lo >> ((122 - off) & 63)) & 63;
-	return (__u32)(lo << ((off - 122) & 63)) & 63;
+	__u32 end = off + width, mask = (1u << width) - 1;
+
+	if (end <= 64)
+		return (__u32)(hi >> ((64 - end) & 63)) & mask;
+	if (off >= 64) {
+		if (end <= 128)
+			return (__u32)(lo >> ((128 - end) & 63)) & mask;
+		return (__u32)(lo << ((end - 128) & 63)) & mask;
+	}
+	return (__u32)((hi << ((end - 64) & 63)) | (lo >> ((128 - end) & 63))) & mask;
 }
 
 static __always_inline int cl_tail_match(void *table, __u32 tails, __u32 idx,
@@ -88,41 +93,60 @@ static __always_inline int cl_tail_match(void *table, __u32 tails, __u32 idx,
 	return 0;
 }
 
-/* The leaf of the longest match of the 128-bit key hi:lo (action and
- * result index; 0: no rule). `levels` bounds the walk (PW_CL_V4_LEVELS
+/* The leaf of the longest match of the 128-bit key hi:lo in the section
+ * at word `base` whose direct table has `db` bits and whose nodes judge
+ * `width` bits (0: no rule). `levels` bounds the walk (PW_CL_V4_LEVELS
  * for IPv4, PW_CL_MAX_LEVELS for IPv6). */
-static __always_inline __u32 cl_leaf(void *table, __u64 hi, __u64 lo, const int levels)
+static __always_inline __u32 cl_leaf(void *table, __u32 base, const __u32 db, const __u32 width,
+				     __u64 hi, __u64 lo, const int levels)
 {
-	__u32 leaf, entry, off = PW_CL_DIRECT_BITS, i;
+	const __u32 vw = PW_CL_VEC_WORDS(width);
+	__u32 leaf, entry, off = db, i;
 
 	/* No magic check: a copy is written only while no program reads it,
 	 * and an unpublished (all-zero) copy has no nodes and matches nothing. */
-	if (cl_u32(table, PW_CL_DIRECT_OFF, (__u32)(hi >> (64 - PW_CL_DIRECT_BITS)), &entry))
+	if (cl_u32(table, base + PW_CL_DIRECT_OFF, (__u32)(hi >> (64 - db)), &entry))
 		return 0;
 	leaf = entry;
 	if (entry & PW_CL_NODE) {
-		__u64 *leaves_off = cl_word(table, PW_CL_H_LEAVES);
+		__u64 *leaves_off = cl_word(table, base + PW_CL_H_LEAVES);
 		__u32 node = entry & ~PW_CL_NODE;
 
 		if (!leaves_off)
 			return 0;
 		for (i = 0; i < levels; i++) {
-			__u32 w = PW_CL_NODES_OFF + node * PW_CL_NODE_WORDS;
-			__u64 *vec = cl_word(table, w);
-			__u64 *lvec = cl_word(table, w + 1);
-			__u64 *base = cl_word(table, w + 2);
-			__u32 v = cl_chunk(hi, lo, off);
-			__u64 below = (2ULL << v) - 1;
+			__u32 w = base + PW_CL_NODES_OFF(db) + node * PW_CL_NODE_WORDS(width);
+			__u32 v = cl_chunk(hi, lo, off, width);
+			__u32 k = vw > 1 ? v >> 6 : 0, bit = v & 63;
+			__u64 below = (2ULL << bit) - 1;
+			__u64 *vec = cl_word(table, w + k);
+			__u64 *nbase = cl_word(table, w + 2 * vw);
+			__u64 *counts, *lvec;
 
-			if (!vec || !lvec || !base)
+			if (!vec || !nbase)
 				return 0;
-			if ((*vec >> v) & 1) {
-				node = (__u32)(*base >> 32) + cl_popcount(*vec & below) - 1;
-				off += PW_CL_STRIDE;
+			if ((*vec >> bit) & 1) {
+				node = (__u32)(*nbase >> 32) + cl_popcount(*vec & below) - 1;
+				if (vw > 1) {
+					counts = cl_word(table, w + 2 * vw + 1);
+					if (!counts)
+						return 0;
+					node += (__u32)(*counts >> (8 * k)) & 255;
+				}
+				off += width;
 				continue;
 			}
-			if (cl_u32(table, (__u32)*leaves_off,
-				   (__u32)*base + cl_popcount(*lvec & below) - 1, &leaf))
+			lvec = cl_word(table, w + vw + k);
+			if (!lvec)
+				return 0;
+			leaf = (__u32)*nbase + cl_popcount(*lvec & below) - 1;
+			if (vw > 1) {
+				counts = cl_word(table, w + 2 * vw + 1);
+				if (!counts)
+					return 0;
+				leaf += (__u32)(*counts >> (32 + 8 * k)) & 255;
+			}
+			if (cl_u32(table, base + (__u32)*leaves_off, leaf, &leaf))
 				return 0;
 			break;
 		}
@@ -130,23 +154,39 @@ static __always_inline __u32 cl_leaf(void *table, __u64 hi, __u64 lo, const int 
 			return 0; /* deeper than a valid table goes */
 	}
 	if (leaf & PW_CL_TAIL) {
-		__u64 *tails = cl_word(table, PW_CL_H_TAILS);
+		__u64 *tails = cl_word(table, base + PW_CL_H_TAILS);
 
-		if (!tails || cl_tail_match(table, (__u32)*tails, leaf & PW_CL_INDEX_MASK,
+		if (!tails || cl_tail_match(table, base + (__u32)*tails, leaf & PW_CL_INDEX_MASK,
 					    hi, lo, &leaf))
 			return 0;
 	}
 	return leaf;
 }
 
-/* The longest match and its rule's word in compiled_results. */
+/* The verdict section's action for hi:lo (PW_ACTION_NONE: no rule). */
+static __always_inline __u8 cl_verdict(void *table, __u64 hi, __u64 lo, const int levels)
+{
+	__u32 at = PW_CL_H_VERDICT;
+	__u64 *base = bpf_map_lookup_elem(table, &at);
+
+	if (!base || !*base)
+		return PW_ACTION_NONE; /* unpublished */
+	return (cl_leaf(table, (__u32)*base, PW_CL_VERDICT_DIRECT_BITS, PW_CL_VERDICT_STRIDE, hi, lo,
+			levels) >> PW_CL_ACTION_SHIFT) & 3;
+}
+
+/* The longest match and its rule's word in compiled_results: the verdict
+ * first, the rule section only when it is an action. */
 static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 					       const int levels)
 {
 	struct cl_hit hit = {};
-	__u32 leaf = cl_leaf(table, hi, lo, levels);
-	__u32 idx = leaf & PW_CL_INDEX_MASK;
+	__u32 leaf, idx;
 
+	if (cl_verdict(table, hi, lo, levels) == PW_ACTION_NONE)
+		return hit;
+	leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
+	idx = leaf & PW_CL_INDEX_MASK;
 	if (!idx)
 		return hit;
 	hit.result = bpf_map_lookup_elem(&compiled_results, &idx);

@@ -38,16 +38,16 @@ void key_of(Family f, const uint8_t* bytes, uint64_t& hi, uint64_t& lo)
     }
 }
 
-// The 6 key bits at offset off (18, 24, ..., 126): as bpf/lib/compiled.h.
-unsigned chunk(uint64_t hi, uint64_t lo, unsigned off)
+// The `width` key bits at bit offset off (bits past 128 read as 0): as
+// bpf/lib/compiled.h.
+unsigned chunk(uint64_t hi, uint64_t lo, unsigned off, unsigned width)
 {
-    if (off <= 58)
-        return static_cast<unsigned>(hi >> (58 - off)) & 63;
-    if (off < 64)
-        return static_cast<unsigned>(hi << (off - 58) | lo >> (122 - off)) & 63;
-    if (off <= 122)
-        return static_cast<unsigned>(lo >> (122 - off)) & 63;
-    return static_cast<unsigned>(lo << (off - 122)) & 63;
+    const unsigned end = off + width, mask = (1u << width) - 1;
+    if (end <= 64)
+        return static_cast<unsigned>(hi >> (64 - end)) & mask;
+    if (off >= 64)
+        return static_cast<unsigned>(end <= 128 ? lo >> (128 - end) : lo << (end - 128)) & mask;
+    return static_cast<unsigned>(hi << (end - 64) | lo >> (128 - end)) & mask;
 }
 
 unsigned popcount(uint64_t x) { return static_cast<unsigned>(__builtin_popcountll(x)); }
@@ -66,6 +66,129 @@ bool tail_matches(uint64_t hi, uint64_t lo, uint64_t thi, uint64_t tlo, unsigned
     }
     return ((hi ^ thi) & mhi) == 0 && ((lo ^ tlo) & mlo) == 0;
 }
+
+// Bits two keys share from the top (128: equal).
+unsigned common_bits(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t blo)
+{
+    if (ahi != bhi)
+        return static_cast<unsigned>(__builtin_clzll(ahi ^ bhi));
+    if (alo != blo)
+        return 64 + static_cast<unsigned>(__builtin_clzll(alo ^ blo));
+    return 128;
+}
+
+// The verdict section's entries: the fewest (prefix, action) pairs that
+// give every address of a region the action of its longest matching rule.
+// A rule that repeats the action around it is dropped, and a prefix whose
+// two halves end up with one action becomes one entry (so /24 siblings of
+// one action become their /23, and a region wholly of one action becomes
+// its direct entries alone).
+class VerdictReducer {
+public:
+    using Entry = CompiledTable::Entry;
+    static constexpr uint32_t kMixed = UINT32_MAX; // a span of several actions
+    static constexpr unsigned kDead = 255;         // an emitted entry taken back
+
+    explicit VerdictReducer(const std::vector<Entry>& in) : in_(in) {}
+
+    // The entries of a region (key hi:lo, length len) whose own action
+    // (or the one around it) is *dflt: on return *dflt is the action of
+    // the region where no entry says otherwise, and the result holds the
+    // entries (none when the whole region has one action).
+    std::vector<Entry> region(uint64_t hi, uint64_t lo, unsigned len, uint32_t& dflt)
+    {
+        size_t b = 0;
+        if (!in_.empty() && in_[0].len == len) {
+            dflt = in_[0].leaf;
+            b = 1;
+        }
+        uint32_t r = span(hi, lo, len, b, in_.size(), dflt);
+        if (r != kMixed) {
+            dflt = r;
+            return {};
+        }
+        std::erase_if(out_, [](const Entry& e) { return e.len == kDead; });
+        return std::move(out_);
+    }
+
+private:
+    static bool bit(const Entry& e, unsigned i)
+    {
+        return (i < 64 ? e.hi >> (63 - i) : e.lo >> (127 - i)) & 1;
+    }
+
+    // Entries [b, end) lie strictly inside the prefix hi:lo/len, whose
+    // action is d. Emits the reduced entries of the span and returns
+    // kMixed, or returns the span's one action and emits nothing.
+    uint32_t span(uint64_t hi, uint64_t lo, unsigned len, size_t b, size_t end, uint32_t d)
+    {
+        if (b == end)
+            return d;
+        // Everything inside one longer prefix: the rest of the span is d.
+        const Entry& f = in_[b];
+        const Entry& l = in_[end - 1];
+        unsigned p = std::min(common_bits(f.hi, f.lo, l.hi, l.lo), f.len);
+        if (p > len + 1) {
+            uint64_t phi = f.hi, plo = f.lo;
+            mask(phi, plo, p);
+            uint32_t r = child(phi, plo, p, b, end, d);
+            return r == d ? d : kMixed;
+        }
+        size_t mid = static_cast<size_t>(
+            std::partition_point(in_.begin() + static_cast<ptrdiff_t>(b), in_.begin() + static_cast<ptrdiff_t>(end),
+                                 [&](const Entry& e) { return !bit(e, len); }) -
+            in_.begin());
+        const size_t mark = out_.size();
+        uint64_t hi1 = hi, lo1 = lo;
+        if (len < 64)
+            hi1 |= uint64_t(1) << (63 - len);
+        else
+            lo1 |= uint64_t(1) << (127 - len);
+        uint32_t r0 = child(hi, lo, len + 1, b, mid, d);
+        uint32_t r1 = child(hi1, lo1, len + 1, mid, end, d);
+        if (r0 != kMixed && r0 == r1) {
+            out_.resize(mark); // at most the halves' own entries
+            return r0;
+        }
+        return kMixed;
+    }
+
+    // The half or sub-prefix hi:lo/len of a span of action d, holding
+    // entries [b, end) (the first may be the prefix itself).
+    uint32_t child(uint64_t hi, uint64_t lo, unsigned len, size_t b, size_t end, uint32_t d)
+    {
+        uint32_t own = d;
+        if (b < end && in_[b].len == len)
+            own = in_[b++].leaf;
+        const size_t at = out_.size();
+        out_.push_back(Entry{hi, lo, len, own});
+        uint32_t r = span(hi, lo, len, b, end, own);
+        if (r != kMixed) {
+            // Nothing was emitted after the placeholder.
+            if (r == d)
+                out_.pop_back();
+            else
+                out_[at].leaf = r;
+            return r;
+        }
+        if (own == d)
+            out_[at].len = kDead; // its entries stand under the action around it
+        return kMixed;
+    }
+
+    static void mask(uint64_t& hi, uint64_t& lo, unsigned len)
+    {
+        if (len < 64) {
+            hi &= len ? ~uint64_t(0) << (64 - len) : 0;
+            lo = 0;
+        } else if (len < 128) {
+            lo &= ~uint64_t(0) << (128 - len);
+        }
+    }
+
+    const std::vector<Entry>& in_;
+    std::vector<Entry> out_;
+};
 
 } // namespace
 
@@ -90,65 +213,75 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
                                    uint32_t dflt, uint32_t at)
 {
     // Every entry in [b, end) is longer than off and inside this node's
-    // span. Entries ending within the node's 6 bits paint their slots (in
+    // span. Entries ending within the node's bits paint their slots (in
     // sorted order a prefix comes before the prefixes it contains, so the
     // longest paints last); longer ones go down, grouped by slot.
-    uint32_t leaf[64];
-    std::fill(std::begin(leaf), std::end(leaf), dflt);
-    const unsigned next = off + PW_CL_STRIDE;
+    const unsigned width = stride(kind_), slots = 1u << width, vw = PW_CL_VEC_WORDS(width);
+    uint32_t leaf[256];
+    std::fill(leaf, leaf + slots, dflt);
+    const unsigned next = off + width;
     struct Group {
         unsigned slot;
         size_t b, e;
     };
-    Group groups[64];
+    Group groups[256];
     unsigned ngroups = 0;
     for (size_t i = b; i < end; i++) {
-        unsigned s = chunk(e[i].hi, e[i].lo, off);
+        unsigned s = chunk(e[i].hi, e[i].lo, off, width);
         if (e[i].len <= next) {
             unsigned n = 1u << (next - e[i].len);
-            std::fill(leaf + s, leaf + std::min(64u, s + n), e[i].leaf);
+            std::fill(leaf + s, leaf + std::min(slots, s + n), e[i].leaf);
         } else if (ngroups && groups[ngroups - 1].slot == s) {
             groups[ngroups - 1].e = i + 1;
         } else {
             groups[ngroups++] = Group{s, i, i + 1};
         }
     }
-    uint64_t vec = 0;
+    uint64_t vec[4] = {}, leafvec[4] = {};
+    auto has = [](const uint64_t* v, unsigned s) { return v[s / 64] >> (s % 64) & 1; };
     unsigned children = 0;
     for (unsigned g = 0; g < ngroups; g++) {
         bool internal = false;
         uint32_t l = slot_leaf(e, groups[g].b, groups[g].e, leaf[groups[g].slot], internal);
         if (internal) {
-            vec |= uint64_t(1) << groups[g].slot;
+            vec[groups[g].slot / 64] |= uint64_t(1) << (groups[g].slot % 64);
             children++;
         } else {
             leaf[groups[g].slot] = l;
         }
     }
     // Leaves of the slots that are not children, one per run of equal leaves.
-    uint64_t leafvec = 0;
     uint32_t base0 = origin_.leaves + static_cast<uint32_t>(leaves_.size());
     bool first = true;
     uint32_t prev = 0;
-    for (unsigned s = 0; s < 64; s++) {
-        if (vec >> s & 1)
+    for (unsigned s = 0; s < slots; s++) {
+        if (has(vec, s))
             continue;
         if (first || leaf[s] != prev) {
-            leafvec |= uint64_t(1) << s;
+            leafvec[s / 64] |= uint64_t(1) << (s % 64);
             leaves_.push_back(leaf[s]);
             prev = leaf[s];
             first = false;
         }
     }
     uint32_t base1 = node_index();
-    nodes_.resize(nodes_.size() + PW_CL_NODE_WORDS * size_t(children));
-    uint64_t* node = &nodes_[PW_CL_NODE_WORDS * size_t(at - origin_.nodes)];
-    node[0] = vec;
-    node[1] = leafvec;
-    node[2] = uint64_t(base0) | uint64_t(base1) << 32;
+    const unsigned nw = node_words(kind_);
+    nodes_.resize(nodes_.size() + nw * size_t(children));
+    uint64_t* node = &nodes_[nw * size_t(at - origin_.nodes)];
+    uint64_t counts = 0;
+    unsigned cv = 0, cl = 0;
+    for (unsigned k = 0; k < vw; k++) {
+        node[k] = vec[k];
+        node[vw + k] = leafvec[k];
+        counts |= uint64_t(cv) << (8 * k) | uint64_t(cl) << (32 + 8 * k);
+        cv += popcount(vec[k]);
+        cl += popcount(leafvec[k]);
+    }
+    node[2 * vw] = uint64_t(base0) | uint64_t(base1) << 32;
+    node[2 * vw + 1] = counts;
     uint32_t child = base1;
     for (unsigned g = 0; g < ngroups; g++)
-        if (vec >> groups[g].slot & 1)
+        if (has(vec, groups[g].slot))
             build_node(e, groups[g].b, groups[g].e, next, leaf[groups[g].slot], child++);
     return at;
 }
@@ -157,48 +290,70 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
                                  const ResultIndex& index_of)
 {
     auto leaf_of = [&](const RuleEntry& r) {
+        const uint32_t action = uint32_t(static_cast<uint8_t>(r.action)) << PW_CL_ACTION_SHIFT;
+        if (kind_ == TableKind::verdict)
+            return action;
         uint32_t idx = index_of(r);
         if (idx == 0 || idx > PW_CL_INDEX_MASK)
             throw Error("compiled table: rule " + std::to_string(r.id) + " has no result index");
-        return uint32_t(static_cast<uint8_t>(r.action)) << PW_CL_ACTION_SHIFT | idx;
+        return action | idx;
     };
-    uint64_t rhi, rlo;
-    key_of(f, region.bytes.data(), rhi, rlo);
-    const auto first = static_cast<uint32_t>(rhi >> (64 - PW_CL_DIRECT_BITS));
-    std::vector<uint32_t> direct(size_t(1) << (PW_CL_DIRECT_BITS - region.len), 0);
+    uint32_t dflt = 0;
     if (region.len > 0)
         if (auto cover = rules.covering(region))
-            std::fill(direct.begin(), direct.end(), leaf_of(*cover));
-    std::vector<Entry> longer;
+            dflt = leaf_of(*cover);
+    std::vector<Entry> entries;
     rules.for_each_entry(region, [&](const RuleEntry& r) {
         rules_++;
         Entry e;
         key_of(f, r.prefix.bytes.data(), e.hi, e.lo);
         e.len = r.prefix.len;
         e.leaf = leaf_of(r);
-        if (e.len <= PW_CL_DIRECT_BITS) {
-            size_t s = (e.hi >> (64 - PW_CL_DIRECT_BITS)) - first;
-            size_t count = size_t(1) << (PW_CL_DIRECT_BITS - e.len);
+        entries.push_back(e);
+        return true;
+    });
+    if (kind_ == TableKind::verdict) {
+        uint64_t hi, lo;
+        key_of(f, region.bytes.data(), hi, lo);
+        entries = VerdictReducer(entries).region(hi, lo, region.len, dflt);
+    }
+    place(f, region, dflt, entries);
+}
+
+void CompiledTable::place(Family f, const Prefix& region, uint32_t dflt, const std::vector<Entry>& entries)
+{
+    // The region's direct entries take the leaf around it, then each entry
+    // of at most the direct bits paints its range (in sorted order a prefix
+    // comes before the prefixes it contains, so the longest paints last).
+    const unsigned db = direct_bits_;
+    uint64_t rhi, rlo;
+    key_of(f, region.bytes.data(), rhi, rlo);
+    const auto first = static_cast<uint32_t>(rhi >> (64 - db));
+    std::vector<uint32_t> direct(size_t(1) << (db - region.len), dflt);
+    std::vector<Entry> longer;
+    for (const Entry& e : entries) {
+        if (e.len <= db) {
+            size_t s = (e.hi >> (64 - db)) - first;
+            size_t count = size_t(1) << (db - e.len);
             std::fill(direct.begin() + static_cast<ptrdiff_t>(s),
                       direct.begin() + static_cast<ptrdiff_t>(s + count), e.leaf);
         } else {
             longer.push_back(e);
         }
-        return true;
-    });
+    }
     // Prefixes longer than the direct bits, grouped by their direct entry
     // (contiguous: sorted).
     for (size_t b = 0; b < longer.size();) {
-        size_t top = longer[b].hi >> (64 - PW_CL_DIRECT_BITS), end = b + 1;
-        while (end < longer.size() && (longer[end].hi >> (64 - PW_CL_DIRECT_BITS)) == top)
+        size_t top = longer[b].hi >> (64 - db), end = b + 1;
+        while (end < longer.size() && (longer[end].hi >> (64 - db)) == top)
             end++;
         uint32_t& slot = direct[top - first];
         bool internal = false;
         uint32_t l = slot_leaf(longer, b, end, slot, internal);
         if (internal) {
             uint32_t at = node_index();
-            nodes_.resize(nodes_.size() + PW_CL_NODE_WORDS);
-            build_node(longer, b, end, PW_CL_DIRECT_BITS, slot, at);
+            nodes_.resize(nodes_.size() + node_words(kind_));
+            build_node(longer, b, end, db, slot, at);
             slot = PW_CL_NODE | at;
         } else {
             slot = l;
@@ -208,26 +363,27 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
     direct_.emplace_back(first, std::move(direct));
 }
 
-CompiledTable CompiledTable::build(const RuleView& rules, Family f, const ResultIndex& index_of)
+CompiledTable CompiledTable::build(const RuleView& rules, Family f, TableKind kind, const ResultIndex& index_of)
 {
-    CompiledTable t;
+    CompiledTable t(kind);
     t.build_region(rules, f, family_root(f), index_of);
     return t;
 }
 
-CompiledTable CompiledTable::patch(const RuleView& rules, Family f, const std::vector<Prefix>& changed,
-                                   TableOrigin origin, const ResultIndex& index_of)
+CompiledTable CompiledTable::patch(const RuleView& rules, Family f, TableKind kind,
+                                   const std::vector<Prefix>& changed, TableOrigin origin,
+                                   const ResultIndex& index_of)
 {
     // A change to a prefix of at most the direct bits repaints its range;
     // a longer one rebuilds the subtree of its direct entry. Regions inside
     // another are covered by it.
+    const unsigned db = direct_bits(kind);
     std::vector<Prefix> regions;
     for (const Prefix& p : changed)
         if (p.family == f)
-            regions.push_back(p.len <= PW_CL_DIRECT_BITS ? p
-                                                         : Prefix::of(p.first(), PW_CL_DIRECT_BITS));
+            regions.push_back(p.len <= db ? p : Prefix::of(p.first(), db));
     std::sort(regions.begin(), regions.end());
-    CompiledTable t;
+    CompiledTable t(kind);
     t.origin_ = origin;
     const Prefix* last = nullptr;
     for (const Prefix& q : regions) {
@@ -249,7 +405,7 @@ size_t CompiledTable::direct_entries() const
 
 size_t CompiledTable::words() const
 {
-    return PW_CL_NODES_OFF + nodes_.size() + (leaves_.size() + 1) / 2 + tails_.size();
+    return PW_CL_NODES_OFF(direct_bits_) + nodes_.size() + (leaves_.size() + 1) / 2 + tails_.size();
 }
 
 namespace {
@@ -266,21 +422,22 @@ void put_u32s(std::span<uint64_t> out, size_t off, size_t at, const uint32_t* v,
 
 } // namespace
 
-size_t CompiledTable::used_words(std::span<const uint64_t> table)
+size_t CompiledTable::used_words(std::span<const uint64_t> section, TableKind kind)
 {
-    TableOrigin o = origin_of(table);
+    TableOrigin o = origin_of(section);
     if (o.nodes == UINT32_MAX)
         return 0;
-    return PW_CL_NODES_OFF + size_t(o.nodes) * PW_CL_NODE_WORDS + (size_t(o.leaves) + 1) / 2 + size_t(o.tails) * 4;
+    return PW_CL_NODES_OFF(direct_bits(kind)) + size_t(o.nodes) * node_words(kind) + (size_t(o.leaves) + 1) / 2 +
+           size_t(o.tails) * 4;
 }
 
-TableOrigin CompiledTable::origin_of(std::span<const uint64_t> table)
+TableOrigin CompiledTable::origin_of(std::span<const uint64_t> section)
 {
-    if (table.size() < PW_CL_HEADER_WORDS || table[PW_CL_H_MAGIC] != PW_CL_MAGIC)
+    if (section.size() < PW_CL_HEADER_WORDS || section[PW_CL_H_MAGIC] != PW_CL_MAGIC)
         return TableOrigin{UINT32_MAX, UINT32_MAX, UINT32_MAX}; // nothing to patch
-    return TableOrigin{static_cast<uint32_t>(table[PW_CL_H_NODES_USED]),
-                       static_cast<uint32_t>(table[PW_CL_H_LEAVES_USED]),
-                       static_cast<uint32_t>(table[PW_CL_H_TAILS_USED])};
+    return TableOrigin{static_cast<uint32_t>(section[PW_CL_H_NODES_USED]),
+                       static_cast<uint32_t>(section[PW_CL_H_LEAVES_USED]),
+                       static_cast<uint32_t>(section[PW_CL_H_TAILS_USED])};
 }
 
 void CompiledTable::write(std::span<uint64_t> out, size_t rules_in_force) const
@@ -293,17 +450,18 @@ void CompiledTable::write(std::span<uint64_t> out, size_t rules_in_force) const
     // least an eighth each (a patch of many lone prefixes is mostly tails).
     const size_t n_nodes = nodes(), n_leaves = leaves_.size(), n_tails = tails();
     const size_t spare = out.size() - words(); // write() checked it fits
-    const size_t used = n_nodes * PW_CL_NODE_WORDS + n_leaves / 2 + n_tails * 4 + 1;
-    const size_t wn = std::max(n_nodes * PW_CL_NODE_WORDS, used / 8), wl = std::max(n_leaves / 2, used / 8),
+    const size_t nw = node_words(kind_);
+    const size_t used = n_nodes * nw + n_leaves / 2 + n_tails * 4 + 1;
+    const size_t wn = std::max(n_nodes * nw, used / 8), wl = std::max(n_leaves / 2, used / 8),
                  wt = std::max(n_tails * 4, used / 8);
     const double share = static_cast<double>(spare) / static_cast<double>(wn + wl + wt);
     // (Rounded down, less a word for the odd leaf: never past the copy.)
-    const auto sn = static_cast<size_t>(static_cast<double>(wn) * share) / PW_CL_NODE_WORDS;
+    const auto sn = static_cast<size_t>(static_cast<double>(wn) * share) / nw;
     const auto lw = static_cast<size_t>(static_cast<double>(wl) * share);
     const size_t sl = lw > 1 ? (lw - 1) * 2 : 0;
     const auto st = static_cast<size_t>(static_cast<double>(wt) * share) / 4;
     const size_t leaves_cap = (n_leaves + sl) & ~size_t(1);
-    const size_t leaves_off = PW_CL_NODES_OFF + (n_nodes + sn) * PW_CL_NODE_WORDS;
+    const size_t leaves_off = PW_CL_NODES_OFF(direct_bits_) + (n_nodes + sn) * nw;
     const size_t tails_off = leaves_off + std::max(leaves_cap, n_leaves + 1) / 2;
     const size_t end = std::min(out.size(), tails_off + (n_tails + st) * 4);
     out[PW_CL_H_MAGIC] = 0;
@@ -316,7 +474,7 @@ void CompiledTable::write(std::span<uint64_t> out, size_t rules_in_force) const
     out[PW_CL_H_TAILS_USED] = n_tails;
     for (const auto& [first, d] : direct_)
         put_u32s(out, PW_CL_DIRECT_OFF, first, d.data(), d.size());
-    std::copy(nodes_.begin(), nodes_.end(), out.begin() + static_cast<ptrdiff_t>(PW_CL_NODES_OFF));
+    std::copy(nodes_.begin(), nodes_.end(), out.begin() + static_cast<ptrdiff_t>(PW_CL_NODES_OFF(direct_bits_)));
     put_u32s(out, leaves_off, 0, leaves_.data(), leaves_.size());
     std::copy(tails_.begin(), tails_.end(), out.begin() + static_cast<ptrdiff_t>(tails_off));
     out[PW_CL_H_MAGIC] = PW_CL_MAGIC;
@@ -327,9 +485,10 @@ bool CompiledTable::fits(std::span<const uint64_t> out) const
     if (!(origin_of(out) == origin_))
         return false;
     const size_t leaves_off = out[PW_CL_H_LEAVES], tails_off = out[PW_CL_H_TAILS], end = out[PW_CL_H_WORDS];
-    if (leaves_off < PW_CL_NODES_OFF || tails_off < leaves_off || end < tails_off || end > out.size())
+    const size_t nodes_off = PW_CL_NODES_OFF(direct_bits_);
+    if (leaves_off < nodes_off || tails_off < leaves_off || end < tails_off || end > out.size())
         return false;
-    const size_t nodes_cap = (leaves_off - PW_CL_NODES_OFF) / PW_CL_NODE_WORDS;
+    const size_t nodes_cap = (leaves_off - nodes_off) / node_words(kind_);
     const size_t leaves_cap = (tails_off - leaves_off) * 2, tails_cap = (end - tails_off) / 4;
     return origin_.nodes + nodes() <= nodes_cap && origin_.leaves + leaves_.size() <= leaves_cap &&
            origin_.tails + tails() <= tails_cap;
@@ -341,7 +500,8 @@ bool CompiledTable::apply(std::span<uint64_t> out, size_t rules_in_force) const
         return false;
     const size_t leaves_off = out[PW_CL_H_LEAVES], tails_off = out[PW_CL_H_TAILS];
     std::copy(nodes_.begin(), nodes_.end(),
-              out.begin() + static_cast<ptrdiff_t>(PW_CL_NODES_OFF + size_t(origin_.nodes) * PW_CL_NODE_WORDS));
+              out.begin() + static_cast<ptrdiff_t>(PW_CL_NODES_OFF(direct_bits_) +
+                                                   size_t(origin_.nodes) * node_words(kind_)));
     put_u32s(out, leaves_off, origin_.leaves, leaves_.data(), leaves_.size());
     std::copy(tails_.begin(), tails_.end(),
               out.begin() + static_cast<ptrdiff_t>(tails_off + size_t(origin_.tails) * 4));
@@ -374,29 +534,32 @@ struct Reader {
 
 } // namespace
 
-std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> table,
-                                             std::span<const uint64_t> results, const Address& a)
+std::optional<uint32_t> section_leaf(std::span<const uint64_t> section, TableKind kind, const Address& a)
 {
-    Reader r{table};
+    Reader r{section};
     if (r.word(PW_CL_H_MAGIC) != PW_CL_MAGIC)
         return std::nullopt;
     uint64_t hi, lo;
     key_of(a.family, a.bytes.data(), hi, lo);
+    const unsigned db = direct_bits(kind);
     const unsigned levels = a.family == Family::v4 ? PW_CL_V4_LEVELS : PW_CL_MAX_LEVELS;
-    uint32_t leaf = r.u32(PW_CL_DIRECT_OFF, hi >> (64 - PW_CL_DIRECT_BITS));
+    uint32_t leaf = r.u32(PW_CL_DIRECT_OFF, hi >> (64 - db));
     if (leaf & PW_CL_NODE) {
-        uint64_t node = leaf & ~PW_CL_NODE, nodes = PW_CL_NODES_OFF;
-        unsigned off = PW_CL_DIRECT_BITS, level = 0;
+        uint64_t node = leaf & ~PW_CL_NODE, nodes = PW_CL_NODES_OFF(db);
+        const unsigned width = stride(kind), vw = PW_CL_VEC_WORDS(width);
+        unsigned off = db, level = 0;
         for (; level < levels && r.ok; level++) {
-            uint64_t at = nodes + node * PW_CL_NODE_WORDS;
-            uint64_t vec = r.word(at), lvec = r.word(at + 1), base = r.word(at + 2);
-            unsigned v = chunk(hi, lo, off);
-            if (vec >> v & 1) {
-                node = (base >> 32) + popcount(vec & below_mask(v)) - 1;
-                off += PW_CL_STRIDE;
+            uint64_t at = nodes + node * node_words(kind);
+            unsigned v = chunk(hi, lo, off, width), k = v / 64, bit = v % 64;
+            uint64_t vec = r.word(at + k), lvec = r.word(at + vw + k), base = r.word(at + 2 * vw);
+            uint64_t counts = r.word(at + 2 * vw + 1);
+            if (vec >> bit & 1) {
+                node = (base >> 32) + (counts >> (8 * k) & 255) + popcount(vec & below_mask(bit)) - 1;
+                off += width;
                 continue;
             }
-            leaf = r.u32(r.word(PW_CL_H_LEAVES), uint32_t(base) + popcount(lvec & below_mask(v)) - 1);
+            leaf = r.u32(r.word(PW_CL_H_LEAVES),
+                         uint32_t(base) + (counts >> (32 + 8 * k) & 255) + popcount(lvec & below_mask(bit)) - 1);
             break;
         }
         if (level == levels)
@@ -409,16 +572,9 @@ std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> table,
                    ? static_cast<uint32_t>(leaves)
                    : static_cast<uint32_t>(leaves >> 32);
     }
-    if (!r.ok || !(leaf & PW_CL_INDEX_MASK))
+    if (!r.ok)
         return std::nullopt;
-    if (!r.ok || (leaf & PW_CL_INDEX_MASK) >= results.size())
-        return std::nullopt;
-    uint64_t result = results[leaf & PW_CL_INDEX_MASK];
-    CompiledMatch m;
-    m.rule_id = static_cast<uint32_t>(result);
-    m.counter_slot = static_cast<uint32_t>(result >> 32);
-    m.action = static_cast<uint8_t>(leaf >> PW_CL_ACTION_SHIFT & 3);
-    return m;
+    return leaf;
 }
 
 } // namespace pw

@@ -99,7 +99,7 @@ bool CompiledVersions::ready(const RuleView& rules) const
     // An unpublished table matches nothing: right for a family without rules.
     for (Family f : {Family::v4, Family::v6}) {
         auto t = table(f);
-        if (rules.count(f) && (t.empty() || t[PW_CL_H_MAGIC] != PW_CL_MAGIC))
+        if (rules.count(f) && !CompiledCopy::origin_of(t).published())
             return false;
     }
     return true;
@@ -169,19 +169,19 @@ CompiledVersions::Plan CompiledVersions::plan(const RuleView& next,
         plan.rules[fi] = next.count(f);
         auto idle = copy_words(f, 1 - active_copy(f));
         auto live = copy_words(f, active_copy(f));
-        TableOrigin origin = CompiledTable::origin_of(live);
+        CopyOrigin origin = CompiledCopy::origin_of(live);
         // A patch needs both copies alike (each gets it in turn) and costs
         // what it touches; a change to much of the table is built whole.
-        if (!whole[fi] && origin == CompiledTable::origin_of(idle) && origin.nodes != UINT32_MAX &&
+        if (!whole[fi] && origin == CompiledCopy::origin_of(idle) && origin.published() &&
             changed[fi].size() <= next.count(f) / 8 + 64) {
-            auto t = CompiledTable::patch(next, f, changed[fi], origin, index_of);
+            auto t = CompiledCopy::patch(next, f, changed[fi], origin, index_of);
             if (t.fits(idle)) {
                 plan.tables[fi] = std::move(t);
                 continue;
             }
         }
         auto& t = plan.tables[fi];
-        t = CompiledTable::build(next, f, index_of);
+        t = CompiledCopy::build(next, f, index_of);
         plan.whole[fi] = true;
         size_t have = idle.size();
         if (t->words() > have)

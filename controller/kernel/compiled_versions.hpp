@@ -2,8 +2,9 @@
 // arrays (compiled_vN_0/1, created, sized and pinned here) behind a
 // one-slot outer map (compiled_vN), and compiled_results, shared by every
 // copy and both families, which maps a leaf's result index to its rule id
-// and counter slot. A version is built in userspace (CompiledTable): a
-// patch of the regions a change touches, or the whole table. It is written
+// and counter slot. A version is built in userspace (CompiledCopy: the
+// verdict and rule sections): a patch of the regions a change touches, or
+// the whole table. It is written
 // into the idle copy, swapped in, and written again into the copy now idle,
 // so both copies stay laid out alike and the next patch fits both. A rule
 // keeps its result index (the rule store records it) and so its counter
@@ -13,7 +14,7 @@
 #include "base/prefix.hpp"
 #include "base/unique_fd.hpp"
 #include "kernel/capacity.hpp"
-#include "kernel/compiled_table.hpp"
+#include "kernel/compiled_copy.hpp"
 #include "kernel/mapped_words.hpp"
 #include "kernel/pin_layout.hpp"
 #include "store/rules.hpp"
@@ -31,7 +32,7 @@ public:
     // A version ready to publish, per family: a whole table or a patch of
     // the regions a change touched (nullopt: the family is unchanged).
     struct Plan {
-        std::array<std::optional<CompiledTable>, 2> tables;
+        std::array<std::optional<CompiledCopy>, 2> tables;
         std::array<bool, 2> whole{};
         std::array<size_t, 2> rules{}; // rules in force after it, per family
     };

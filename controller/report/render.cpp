@@ -1,6 +1,6 @@
 #include "report/render.hpp"
 
-#include "kernel/compiled_table.hpp"
+#include "kernel/compiled_copy.hpp"
 #include "report/rates.hpp"
 
 #include <nlohmann/json.hpp>
@@ -152,8 +152,11 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
                              : 0;
         if (dp) {
             auto table = dp->compiled_table(f);
-            bool published = table.size() > PW_CL_H_WORDS && table[PW_CL_H_MAGIC] == PW_CL_MAGIC;
-            fam["compiled_table_bytes"] = CompiledTable::used_words(table) * 8; // free room left out
+            bool published = CompiledCopy::origin_of(table).published();
+            // Both sections, free room left out; the verdict section alone.
+            const size_t verdict = CompiledCopy::used_words(table, TableKind::verdict);
+            fam["compiled_table_bytes"] = (CompiledCopy::used_words(table, TableKind::rules) + verdict) * 8;
+            fam["compiled_verdict_bytes"] = verdict * 8;
             fam["compiled_table_rules"] = published ? table[PW_CL_H_RULES] : 0;
             fam["compiled_table_capacity_bytes"] = table.size() * 8;
         }

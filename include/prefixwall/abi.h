@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define PW_ABI_VERSION 2
+#define PW_ABI_VERSION 3
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires;
  * the address in network byte order. */
@@ -47,32 +47,52 @@ struct pw_rule_value {
 };
 
 /*
- * The compiled engine (--engine compiled): a longest-prefix-match table the
+ * The compiled engine (--engine compiled): longest-prefix-match tables the
  * controller builds in userspace and publishes in one BPF_F_MMAPABLE array
- * of 64-bit words per copy (controller/kernel/compiled_table.cpp builds it,
- * bpf/lib/compiled.h walks it). A Poptrie-style multibit trie:
+ * of 64-bit words per copy (controller/kernel/compiled_table.cpp builds
+ * them, bpf/lib/compiled.h walks them). A copy holds two sections, each a
+ * Poptrie-style multibit trie with the same layout:
+ *
+ *   verdict  the action alone for every address (block, allow, monitor or
+ *            none), built from the rules with every rule that repeats the
+ *            action around it dropped and equal siblings merged, so that
+ *            equal neighbours share their leaves: small enough to stay in
+ *            cache (about 1 MiB for the 1M-prefix BGP table). Every judged
+ *            address walks it; most traffic matches nothing and stops here.
+ *   rules    the matching rule itself (its action and result index), walked
+ *            only when the verdict is not none, for the rule's counters.
+ *
+ * The rule section starts at word 0 of the copy; the verdict section at
+ * the word its header names (PW_CL_H_VERDICT). Within a section (offsets
+ * relative to its first word):
  *
  *   key      the address as 128 bits (hi, lo); IPv4 sits in the top 32
  *            bits of hi, so one walk serves both families;
- *   direct   2^18 u32 entries indexed by the key's top 18 bits (1 MiB:
- *            a /24 is then one node below it);
- *   nodes    4 words each (32 bytes: never across a cache line): vector
- *            (bit i: slot i is a child node), leafvec (bit i: a new run of
- *            equal leaves starts at slot i), base = first leaf | first
- *            child << 32, and a spare word. A node judges 6 key bits; its
- *            children and its leaves are contiguous, so a child or leaf is
- *            found by counting bits below the slot (popcount);
+ *   direct   2^B u32 entries indexed by the key's top B bits (B = 18 for
+ *            rules, 1 MiB; 16 for the verdict, 256 KiB);
+ *   nodes    a node judges S key bits (S = 6 for rules, 8 for the
+ *            verdict: an IPv4 verdict is at most two nodes deep, and a /24
+ *            ends in the first). With W = 2^S / 64 words per bit vector:
+ *            vector (W words; bit i: slot i is a child node), leafvec (W
+ *            words; bit i: a new run of equal leaves starts at slot i),
+ *            base = first leaf | first child << 32, and counts: byte k
+ *            (k < 4) the vector bits in words before word k, byte 4 + k
+ *            the leafvec bits (0 when W = 1). So 4 words (32 bytes, never
+ *            across a cache line) at S = 6, 10 at S = 8. A node's children
+ *            and its leaves are contiguous, so a child or leaf is found by
+ *            counting bits below the slot (one popcount);
  *   leaves   u32 each (see PW_CL_*), two per word;
  *   tails    4 words each: a subtree holding a single prefix is stored as
  *            that prefix, compared in one step instead of walked 6 bits
  *            at a time (a /128 or a lone /32 costs one compare).
  *
- * A leaf carries the rule's action and its result index into
+ * A rule leaf carries the rule's action and its result index into
  * compiled_results, one word per rule shared by both copies and both
  * families: rule id | counter slot << 32. A rule keeps its index while it
  * exists, so its counter slot (taken by the data plane with a
  * compare-and-swap on the high half) needs no carrying between versions;
- * the index of a deleted rule is reused only after the swap.
+ * the index of a deleted rule is reused only after the swap. A verdict
+ * leaf carries the action alone (index 0).
  *
  * u32 tables are packed two per word, low half first: a BPF_F_MMAPABLE
  * array maps each element at its value size rounded up to 8 bytes, so an
@@ -82,16 +102,20 @@ struct pw_rule_value {
 #define PW_CL_TAIL (1u << 30)   /* leaf: a tail index follows */
 #define PW_CL_ACTION_SHIFT 28   /* leaf: the rule's action (2 bits) */
 #define PW_CL_INDEX_MASK ((1u << 28) - 1)
-#define PW_CL_DIRECT_BITS 18
-#define PW_CL_STRIDE 6
-#define PW_CL_NODE_WORDS 4
-/* Levels below the direct table: ceil((32 - 18) / 6), ceil((128 - 18) / 6). */
+#define PW_CL_RULE_DIRECT_BITS 18
+#define PW_CL_RULE_STRIDE 6
+#define PW_CL_VERDICT_DIRECT_BITS 16
+#define PW_CL_VERDICT_STRIDE 8
+#define PW_CL_VEC_WORDS(stride) ((1u << (stride)) / 64)
+#define PW_CL_NODE_WORDS(stride) (PW_CL_VEC_WORDS(stride) == 1 ? 4u : 2 * PW_CL_VEC_WORDS(stride) + 2)
+/* Levels below the direct table, at most: ceil((32 - 18) / 6) for IPv4,
+ * ceil((128 - 18) / 6) for IPv6 (the verdict's are fewer). */
 #define PW_CL_V4_LEVELS 3
 #define PW_CL_MAX_LEVELS 19
 
-/* Header words at the start of each copy. */
+/* Header words at the start of each section. */
 enum pw_cl_header {
-	PW_CL_H_MAGIC = 0,   /* PW_CL_MAGIC once a table is published */
+	PW_CL_H_MAGIC = 0,   /* PW_CL_MAGIC once a section is published */
 	PW_CL_H_LEAVES = 1,  /* word offset of the leaf array */
 	PW_CL_H_TAILS = 2,   /* word offset of the tail array */
 	PW_CL_H_RULES = 3,   /* rules in the table */
@@ -99,16 +123,17 @@ enum pw_cl_header {
 	PW_CL_H_NODES_USED = 5,  /* nodes, leaves and tails in use: a patch */
 	PW_CL_H_LEAVES_USED = 6, /* appends after them, in the free room */
 	PW_CL_H_TAILS_USED = 7,  /* each region keeps (controller only) */
-	PW_CL_HEADER_WORDS = 8,
+	PW_CL_H_VERDICT = 8, /* rule section: word offset of the verdict section */
+	PW_CL_HEADER_WORDS = 16,
 };
-#define PW_CL_MAGIC 0x70776c3100000001ULL
+#define PW_CL_MAGIC 0x70776c3100000002ULL
 /* Word 0 of compiled_results is never a rule's (index 0 means "no rule"):
  * it holds the generation of the rule store the maps were last made equal
  * to (controller only; see controller/session/controller.cpp). */
 #define PW_CL_RESULT_GENERATION 0
-#define PW_CL_DIRECT_OFF PW_CL_HEADER_WORDS /* 2^18 u32 = 131072 words */
+#define PW_CL_DIRECT_OFF PW_CL_HEADER_WORDS
 /* The nodes follow the direct table: a fixed offset, not a header word. */
-#define PW_CL_NODES_OFF (PW_CL_DIRECT_OFF + (1u << PW_CL_DIRECT_BITS) / 2)
+#define PW_CL_NODES_OFF(direct_bits) (PW_CL_DIRECT_OFF + (1u << (direct_bits)) / 2)
 
 /* Which lookup engine a program instance uses. */
 enum pw_engine {

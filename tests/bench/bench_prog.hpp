@@ -21,6 +21,9 @@ using pw::UniqueFd;
 
 constexpr int kNone = 2; // engine: the loop alone
 
+// What of the compiled path the bench runs per address (cfg_stage).
+enum Stage { kLookup = 0, kVerdict = 1, kRules = 2, kCounted = 3 };
+
 // One bench program over the pin directory's maps.
 struct Bench {
     lookup_bench_bpf* skel = nullptr;
@@ -28,7 +31,7 @@ struct Bench {
 };
 
 inline std::unique_ptr<Bench> load_bench(const fs::path& pin_dir, int engine, bool v6, bool record,
-                                         uint32_t count)
+                                         uint32_t count, Stage stage = kLookup, bool chained = false)
 {
     auto b = std::make_unique<Bench>();
     b->skel = lookup_bench_bpf__open();
@@ -59,6 +62,13 @@ inline std::unique_ptr<Bench> load_bench(const fs::path& pin_dir, int engine, bo
     b->skel->rodata->cfg_v6 = v6;
     b->skel->rodata->cfg_count = count;
     b->skel->rodata->cfg_record = record;
+    b->skel->rodata->cfg_stage = static_cast<uint8_t>(stage);
+    b->skel->rodata->cfg_chained = chained;
+    UniqueFd ring(bpf_obj_get((pin_dir / "maps" / "slot_ring").c_str()));
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (ring && bpf_obj_get_info_by_fd(ring.get(), &info, &len) == 0)
+        b->skel->rodata->cfg_slot_mask = info.max_entries - 1;
     if (int err = lookup_bench_bpf__load(b->skel))
         throw std::runtime_error("cannot load the bench program: " + std::to_string(err));
     return b;

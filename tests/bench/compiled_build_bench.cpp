@@ -1,7 +1,7 @@
 // Building the compiled engine's table in userspace: time to build and to
 // write it, and its size, for registry files.
 //   build/tests/compiled_build_bench FILE...   (.gz read through zcat)
-#include "kernel/compiled_table.hpp"
+#include "kernel/compiled_copy.hpp"
 #include "corpus.hpp"
 #include "random_rules.hpp"
 
@@ -33,21 +33,26 @@ int main(int argc, char** argv)
             if (!rules.count(f))
                 continue;
             double best_build = 1e9, best_write = 1e9;
-            size_t words = 0, nodes = 0, tails = 0;
+            size_t words = 0, nodes = 0, tails = 0, verdict_words = 0, verdict_nodes = 0, verdict_leaves = 0,
+                   verdict_tails = 0;
             for (int round = 0; round < 5; round++) {
                 auto t0 = Clock::now();
-                CompiledTable t = CompiledTable::build(rules, f, [](const RuleEntry& r) { return r.id; });
+                CompiledCopy t = CompiledCopy::build(rules, f, [](const RuleEntry& r) { return r.id; });
                 best_build = std::min(best_build, ms_since(t0));
                 std::vector<uint64_t> out(t.words());
                 t0 = Clock::now();
                 t.write(out, rules.count(f));
                 best_write = std::min(best_write, ms_since(t0));
                 words = t.words();
-                nodes = t.nodes();
-                tails = t.tails();
+                nodes = t.rules().nodes();
+                tails = t.rules().tails();
+                verdict_words = t.verdict().words();
+                verdict_nodes = t.verdict().nodes();
+                verdict_leaves = t.verdict().leaves();
+                verdict_tails = t.verdict().tails();
             }
             // The same walk in userspace over 2^20 addresses, half inside rules.
-            CompiledTable t = CompiledTable::build(rules, f, [](const RuleEntry& r) { return r.id; });
+            CompiledCopy t = CompiledCopy::build(rules, f, [](const RuleEntry& r) { return r.id; });
             std::vector<uint64_t> out(t.words()), results(rules.next_id() + 1);
             t.write(out, rules.count(f));
             std::vector<Prefix> prefixes;
@@ -70,9 +75,10 @@ int main(int argc, char** argv)
             std::printf("  userspace walk: %.1f ns per address (checksum %llu)\n", lookup_ns,
                         static_cast<unsigned long long>(sum));
             std::printf("%s %s: %zu rules, build %.1f ms, write %.1f ms, %.2f MB per copy "
-                        "(%zu nodes, %zu tails) + %.2f MB of results\n",
+                        "(rules: %zu nodes, %zu tails; verdict: %.2f MB, %zu nodes, %zu leaves, %zu tails) + %.2f MB of results\n",
                         path.c_str(), family_name(f), rules.count(f), best_build, best_write,
-                        words * 8 / 1048576.0, nodes, tails, rules.count(f) * 8 / 1048576.0);
+                        words * 8 / 1048576.0, nodes, tails, verdict_words * 8 / 1048576.0, verdict_nodes, verdict_leaves, verdict_tails,
+                        rules.count(f) * 8 / 1048576.0);
         }
     }
     return 0;

@@ -7,11 +7,16 @@ Two namespaces of the bench's own, joined by one veth pair and nothing else
 (no route out): `gen` runs build/tests/xdp_gen (BPF_PROG_TEST_RUN with
 BPF_F_TEST_XDP_LIVE_FRAMES, XDP_TX) which sends 64-byte UDP frames whose
 IPv4 source is taken in turn from a table of addresses drawn inside the
-list's prefixes (every packet a hit): 2^20 of them (a cold cache: most
-packets miss it) and 4,096 (a working set that stays cached); `dut` receives them on d0 (GRO on, so the
-nftables and iptables paths see them). The rate is d0's received packets
-over the generator's time; each case also checks its own drop counter.
-  tests/bench/throughput.py BUILD_DIR [--json FILE] [--packets N] [--sources N,N]   (root)
+list's prefixes (every packet a hit): 65,536 of them, each inside a
+different random prefix (sources spread over many rules), and 4,096 (a
+concentrated attack); `dut` receives them on d0 (GRO on, so the nftables
+and iptables paths see them). Every case drops every frame (its drop
+counter is checked), and the namespaces have no route out, so nothing
+leaves. The rate is d0's received packets over the generator's time.
+--before OTHER_BUILD adds that build's prefixwall (compiled engine) to each
+case, measured in the same run.
+  tests/bench/throughput.py BUILD_DIR [--json FILE] [--packets N] [--sources N,N]
+                            [--before OTHER_BUILD]   (root)
 """
 import ipaddress
 import json
@@ -64,9 +69,10 @@ def teardown():
 
 
 def inside(prefixes, rng, n):
+    """n addresses, each inside a different random prefix of the list."""
     out = []
-    for _ in range(n):
-        net = ipaddress.ip_network(prefixes[rng.randrange(len(prefixes))])
+    for i in rng.sample(range(len(prefixes)), min(n, len(prefixes))):
+        net = ipaddress.ip_network(prefixes[i])
         out.append(str(net.network_address + rng.randrange(net.num_addresses)))
     return out
 
@@ -82,7 +88,8 @@ def main():
     json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
     packets = int(sys.argv[sys.argv.index("--packets") + 1]) if "--packets" in sys.argv else 8_000_000
     sources = ([int(x) for x in sys.argv[sys.argv.index("--sources") + 1].split(",")]
-               if "--sources" in sys.argv else [1 << 20, 4096])
+               if "--sources" in sys.argv else [65536, 4096])
+    before = os.path.abspath(sys.argv[sys.argv.index("--before") + 1]) if "--before" in sys.argv else None
     rng = random.Random(20261125)
     work = tempfile.mkdtemp(prefix="pw-tput-")
     results = []
@@ -100,7 +107,7 @@ def main():
             pool = inside(prefixes, rng, max(sources))
             for nsrc in sources:
                 open(addrs, "w").write("\n".join(pool[:nsrc]) + "\n")
-                results.append(measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build))
+                results.append(measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build, before))
     finally:
         subprocess.run(["umount", os.path.join(work, "bpffs")], capture_output=True)
         teardown()
@@ -110,7 +117,7 @@ def main():
     return 0
 
 
-def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build):
+def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build, before=None):
     pw = os.path.join(build, "prefixwall")
     gen = os.path.join(build, "tests", "xdp_gen")
     drop_obj = os.path.join(build, "tests", "xdp_drop.bpf.o")
@@ -140,24 +147,29 @@ def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build):
     dut("ip", "link", "set", "dev", "d0", "xdp", "off")
 
     # prefixwall, each engine (the pin dir is a bpffs outside /sys,
-    # visible inside `ip netns exec`).
+    # visible inside `ip netns exec`); then the other build's, if asked.
     pins = os.path.join(work, "bpffs")
     os.makedirs(pins, exist_ok=True)
-    sh("mount", "-t", "bpf", "bpf", pins)
-    env = dict(os.environ, PREFIXWALL_PIN_DIR=os.path.join(pins, "pw"),
-               PREFIXWALL_STATE_DIR=os.path.join(work, "state"))
-    dut(pw, "sync", "--source", "bench", "--from", plist, "--allow-private", "--force",
-        "--min-prefix-len-v4", "0", env=env)
+    builds = [(pw, ("compiled", "trie"), "")]
+    if before:
+        builds.append((os.path.join(before, "prefixwall"), ("compiled",), "_before"))
+    for binary, engines, tag in builds:
+        sh("mount", "-t", "bpf", "bpf", pins)
+        state = os.path.join(work, "state" + tag)
+        env = dict(os.environ, PREFIXWALL_PIN_DIR=os.path.join(pins, "pw"), PREFIXWALL_STATE_DIR=state)
+        dut(binary, "sync", "--source", "bench", "--from", plist, "--allow-private", "--force",
+            "--min-prefix-len-v4", "0", env=env)
 
-    def pw_dropped():
-        j = json.loads(dut(pw, "stats", "--json", "--top", "1", env=env))
-        return sum(t["packets"] for t in j["totals"]
-                   if t["family"] == "ipv4" and t["outcome"] == "dropped")
-    for engine in ("compiled", "trie"):
-        dut(pw, "attach", "d0", "--mode", "native", "--match", "src", "--engine", engine, env=env)
-        run("prefixwall_" + engine, pw_dropped)
-    dut(pw, "detach", "--all", "--purge", env=env)
-    sh("umount", pins)
+        def pw_dropped():
+            j = json.loads(dut(binary, "stats", "--json", "--top", "1", env=env))
+            return sum(t["packets"] for t in j["totals"]
+                       if t["family"] == "ipv4" and t["outcome"] == "dropped")
+        for engine in engines:
+            dut(binary, "attach", "d0", "--mode", "native", "--match", "src", "--engine", engine, env=env)
+            run("prefixwall_" + engine + tag, pw_dropped)
+        dut(binary, "detach", "--all", "--purge", env=env)
+        sh("umount", pins)
+        shutil.rmtree(state, ignore_errors=True)
 
     # nftables: netdev ingress, interval set.
     script = os.path.join(work, "nft.txt")
@@ -196,6 +208,9 @@ def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build):
     row["compiled_vs_best_classic"] = row["prefixwall_compiled_mpps"] / best_classic
     print("  compiled = %.0f%% of drop-all, %.1fx the better of nft and ipset"
           % (100 * row["compiled_vs_ceiling"], row["compiled_vs_best_classic"]))
+    if before:
+        print("  compiled = %.2fx the other build's" % (row["prefixwall_compiled_mpps"]
+                                                     / row["prefixwall_compiled_before_mpps"]))
     return row
 
 

@@ -1,6 +1,7 @@
 // Per-corpus differential test: for each registry the speed issue names,
 // both engines in the kernel and the rule set's userspace reference agree
-// on the rule (and so the verdict) of every address tried: every prefix's
+// on the rule (and the compiled engine's verdict section on its action) of
+// every address tried: every prefix's
 // first and last address and their neighbours, plus random addresses
 // (half inside rules, half uniform). The kernel side runs the lookup bench
 // program in record mode (bpf_loop over 2^20 addresses per run, the rule
@@ -38,22 +39,29 @@ Address step(Address a, int by)
     return a;
 }
 
-// Rule ids the kernel gives `addrs` with one engine.
-std::vector<uint32_t> kernel_ids(const fs::path& pins, int engine, Family f, const std::vector<Address>& addrs)
+// Rule ids and verdicts (actions) the kernel gives `addrs` with one engine.
+struct KernelAnswers {
+    std::vector<uint32_t> ids, verdicts;
+};
+
+KernelAnswers kernel_ids(const fs::path& pins, int engine, Family f, const std::vector<Address>& addrs)
 {
-    std::vector<uint32_t> out(addrs.size());
+    KernelAnswers out{std::vector<uint32_t>(addrs.size()), std::vector<uint32_t>(addrs.size())};
     for (size_t base = 0; base < addrs.size(); base += kBatch) {
         uint32_t n = static_cast<uint32_t>(std::min<size_t>(kBatch, addrs.size() - base));
         auto b = pwbench::load_bench(pins, engine, f == Family::v6, true, n);
-        int in = bpf_map__fd(b->skel->maps.bench_addrs), res = bpf_map__fd(b->skel->maps.bench_out);
+        int in = bpf_map__fd(b->skel->maps.bench_addrs), res = bpf_map__fd(b->skel->maps.bench_out),
+            verdicts = bpf_map__fd(b->skel->maps.bench_verdict);
         for (uint32_t i = 0; i < n; i++)
             bpf_map_update_elem(in, &i, addrs[base + i].bytes.data(), BPF_ANY);
         uint8_t frame[64] = {};
         LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame), .repeat = 1);
         if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.lookup_bench), &o) != 0)
             throw std::runtime_error("test run failed");
-        for (uint32_t i = 0; i < n; i++)
-            bpf_map_lookup_elem(res, &i, &out[base + i]);
+        for (uint32_t i = 0; i < n; i++) {
+            bpf_map_lookup_elem(res, &i, &out.ids[base + i]);
+            bpf_map_lookup_elem(verdicts, &i, &out.verdicts[base + i]);
+        }
     }
     return out;
 }
@@ -125,11 +133,13 @@ int main(int argc, char** argv)
                 for (size_t k = 0; k < addrs.size(); k++) {
                     const Rule* ref = rules.lookup(addrs[k]);
                     uint32_t want = ref ? ref->id : 0;
-                    if (trie[k] != want || compiled[k] != want) {
+                    uint32_t action = ref ? static_cast<uint32_t>(ref->action()) : 0;
+                    if (trie.ids[k] != want || compiled.ids[k] != want || compiled.verdicts[k] != action) {
                         if (++bad <= 5)
                             std::cout << "MISMATCH " << corpus.name << " " << addrs[k].to_string()
-                                      << ": reference " << want << ", trie " << trie[k]
-                                      << ", compiled " << compiled[k] << "\n";
+                                      << ": reference " << want << " (action " << action << "), trie "
+                                      << trie.ids[k] << ", compiled " << compiled.ids[k] << " (verdict "
+                                      << compiled.verdicts[k] << ")\n";
                     }
                 }
                 std::printf("%-22s %-5s %9zu rules: %9zu addresses, %zu mismatches\n", corpus.name.c_str(),
