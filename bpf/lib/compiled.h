@@ -163,29 +163,37 @@ static __always_inline __u32 cl_leaf(void *table, __u32 base, const __u32 db, co
 	return leaf;
 }
 
-/* The verdict section's action for hi:lo (PW_ACTION_NONE: no rule). */
-static __always_inline __u8 cl_verdict(void *table, __u64 hi, __u64 lo, const int levels)
+/* The verdict section's leaf for hi:lo: its action (PW_ACTION_NONE: no
+ * rule) and, for a rule with no rule inside it, the rule's result index. */
+static __always_inline __u32 cl_verdict_leaf(void *table, __u64 hi, __u64 lo, const int levels)
 {
 	__u32 at = PW_CL_H_VERDICT;
 	__u64 *base = bpf_map_lookup_elem(table, &at);
 
 	if (!base || !*base)
-		return PW_ACTION_NONE; /* unpublished */
-	return (cl_leaf(table, (__u32)*base, PW_CL_VERDICT_DIRECT_BITS, PW_CL_VERDICT_STRIDE, hi, lo,
-			levels) >> PW_CL_ACTION_SHIFT) & 3;
+		return 0; /* unpublished */
+	return cl_leaf(table, (__u32)*base, PW_CL_VERDICT_DIRECT_BITS, PW_CL_VERDICT_STRIDE, hi, lo,
+		       levels);
+}
+
+static __always_inline __u8 cl_verdict(void *table, __u64 hi, __u64 lo, const int levels)
+{
+	return (cl_verdict_leaf(table, hi, lo, levels) >> PW_CL_ACTION_SHIFT) & 3;
 }
 
 /* The longest match and its rule's word in compiled_results: the verdict
- * first, the rule section only when it is an action. */
+ * first, the rule section only when it is an action whose leaf does not
+ * name the rule. */
 static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 					       const int levels)
 {
 	struct cl_hit hit = {};
-	__u32 leaf, idx;
+	__u32 leaf = cl_verdict_leaf(table, hi, lo, levels), idx;
 
-	if (cl_verdict(table, hi, lo, levels) == PW_ACTION_NONE)
+	if (!((leaf >> PW_CL_ACTION_SHIFT) & 3))
 		return hit;
-	leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
+	if (!(leaf & PW_CL_INDEX_MASK))
+		leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
 	idx = leaf & PW_CL_INDEX_MASK;
 	if (!idx)
 		return hit;

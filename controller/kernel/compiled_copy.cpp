@@ -93,10 +93,13 @@ std::optional<uint8_t> compiled_verdict(std::span<const uint64_t> copy, const Ad
 std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
                                              std::span<const uint64_t> results, const Address& a)
 {
-    auto verdict = compiled_verdict(copy, a);
-    if (!verdict || *verdict == PW_ACTION_NONE)
+    // The verdict; the rule section only when the verdict's leaf does not
+    // name the rule itself.
+    auto leaf = section_leaf(CompiledCopy::verdict_section(copy), TableKind::verdict, a);
+    if (!leaf || (*leaf >> PW_CL_ACTION_SHIFT & 3) == PW_ACTION_NONE)
         return std::nullopt;
-    auto leaf = section_leaf(CompiledCopy::rule_section(copy), TableKind::rules, a);
+    if (!(*leaf & PW_CL_INDEX_MASK))
+        leaf = section_leaf(CompiledCopy::rule_section(copy), TableKind::rules, a);
     if (!leaf)
         return std::nullopt;
     const uint32_t idx = *leaf & PW_CL_INDEX_MASK;

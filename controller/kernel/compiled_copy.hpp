@@ -3,7 +3,8 @@
 // verdict section after it, built, patched and written together so that a
 // copy always holds one version of both. compiled_lookup() walks a copy as
 // the data plane does (bpf/lib/compiled.h): the verdict first, the rule
-// only when the verdict is an action.
+// section only when the verdict is an action whose leaf does not carry the
+// rule's result index itself.
 #pragma once
 
 #include "kernel/compiled_table.hpp"

@@ -82,7 +82,12 @@ unsigned common_bits(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t blo)
 // A rule that repeats the action around it is dropped, and a prefix whose
 // two halves end up with one action becomes one entry (so /24 siblings of
 // one action become their /23, and a region wholly of one action becomes
-// its direct entries alone).
+// its direct entries alone). A rule with no rule inside it that stays an
+// entry as it is keeps its result index: every address it gives the
+// action to has it as longest match, so the data plane needs no walk of
+// the rule section for it (a list of lone /32s or /128s). Entries come in
+// with their rule's leaf (action | result index); actions are compared
+// without the index.
 class VerdictReducer {
 public:
     using Entry = CompiledTable::Entry;
@@ -98,8 +103,9 @@ public:
     std::vector<Entry> region(uint64_t hi, uint64_t lo, unsigned len, uint32_t& dflt)
     {
         size_t b = 0;
+        dflt = action(dflt);
         if (!in_.empty() && in_[0].len == len) {
-            dflt = in_[0].leaf;
+            dflt = action(in_[0].leaf);
             b = 1;
         }
         uint32_t r = span(hi, lo, len, b, in_.size(), dflt);
@@ -112,6 +118,8 @@ public:
     }
 
 private:
+    static uint32_t action(uint32_t leaf) { return leaf & ~uint32_t(PW_CL_INDEX_MASK); }
+
     static bool bit(const Entry& e, unsigned i)
     {
         return (i < 64 ? e.hi >> (63 - i) : e.lo >> (127 - i)) & 1;
@@ -157,18 +165,21 @@ private:
     // entries [b, end) (the first may be the prefix itself).
     uint32_t child(uint64_t hi, uint64_t lo, unsigned len, size_t b, size_t end, uint32_t d)
     {
-        uint32_t own = d;
-        if (b < end && in_[b].len == len)
-            own = in_[b++].leaf;
+        uint32_t own = d, rule = 0;
+        if (b < end && in_[b].len == len) {
+            rule = in_[b].leaf;
+            own = action(in_[b++].leaf);
+        }
         const size_t at = out_.size();
         out_.push_back(Entry{hi, lo, len, own});
         uint32_t r = span(hi, lo, len, b, end, own);
         if (r != kMixed) {
-            // Nothing was emitted after the placeholder.
+            // Nothing was emitted after the placeholder. A rule with
+            // nothing inside it keeps its result index.
             if (r == d)
                 out_.pop_back();
             else
-                out_[at].leaf = r;
+                out_[at].leaf = rule && b == end ? rule : r;
             return r;
         }
         if (own == d)
@@ -289,10 +300,9 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
 void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& region,
                                  const ResultIndex& index_of)
 {
+    // (The verdict keeps a rule's index only where VerdictReducer says.)
     auto leaf_of = [&](const RuleEntry& r) {
         const uint32_t action = uint32_t(static_cast<uint8_t>(r.action)) << PW_CL_ACTION_SHIFT;
-        if (kind_ == TableKind::verdict)
-            return action;
         uint32_t idx = index_of(r);
         if (idx == 0 || idx > PW_CL_INDEX_MASK)
             throw Error("compiled table: rule " + std::to_string(r.id) + " has no result index");

@@ -92,7 +92,9 @@ struct pw_rule_value {
  * exists, so its counter slot (taken by the data plane with a
  * compare-and-swap on the high half) needs no carrying between versions;
  * the index of a deleted rule is reused only after the swap. A verdict
- * leaf carries the action alone (index 0).
+ * leaf carries the action, and the result index too when it stands for
+ * one rule with no rule inside it (then the rule section is not walked);
+ * else index 0.
  *
  * u32 tables are packed two per word, low half first: a BPF_F_MMAPABLE
  * array maps each element at its value size rounded up to 8 bytes, so an
