@@ -227,7 +227,8 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
     // span. Entries ending within the node's bits paint their slots (in
     // sorted order a prefix comes before the prefixes it contains, so the
     // longest paints last); longer ones go down, grouped by slot.
-    const unsigned width = stride(kind_), slots = 1u << width, vw = PW_CL_VEC_WORDS(width);
+    const unsigned width = stride(kind_), slots = 1u << width;
+    const size_t vw = PW_CL_VEC_WORDS(width);
     uint32_t leaf[256];
     std::fill(leaf, leaf + slots, dflt);
     const unsigned next = off + width;
@@ -281,7 +282,7 @@ uint32_t CompiledTable::build_node(const std::vector<Entry>& e, size_t b, size_t
     uint64_t* node = &nodes_[nw * size_t(at - origin_.nodes)];
     uint64_t counts = 0;
     unsigned cv = 0, cl = 0;
-    for (unsigned k = 0; k < vw; k++) {
+    for (size_t k = 0; k < vw; k++) {
         node[k] = vec[k];
         node[vw + k] = leafvec[k];
         counts |= uint64_t(cv) << (8 * k) | uint64_t(cl) << (32 + 8 * k);
@@ -556,7 +557,8 @@ std::optional<uint32_t> section_leaf(std::span<const uint64_t> section, TableKin
     uint32_t leaf = r.u32(PW_CL_DIRECT_OFF, hi >> (64 - db));
     if (leaf & PW_CL_NODE) {
         uint64_t node = leaf & ~PW_CL_NODE, nodes = PW_CL_NODES_OFF(db);
-        const unsigned width = stride(kind), vw = PW_CL_VEC_WORDS(width);
+        const unsigned width = stride(kind);
+        const uint64_t vw = PW_CL_VEC_WORDS(width);
         unsigned off = db, level = 0;
         for (; level < levels && r.ok; level++) {
             uint64_t at = nodes + node * node_words(kind);
