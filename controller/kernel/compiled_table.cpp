@@ -189,7 +189,7 @@ private:
 
     static void mask(uint64_t& hi, uint64_t& lo, unsigned len)
     {
-        if (len < 64) {
+        if (len <= 64) {
             hi &= len ? ~uint64_t(0) << (64 - len) : 0;
             lo = 0;
         } else if (len < 128) {
