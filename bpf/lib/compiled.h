@@ -9,7 +9,8 @@
  * verdict is an action. Every word is read through bpf_map_lookup_elem on
  * the copy in force; the verifier inlines that for an array (a bounds
  * check and an add), so a walk is a few loads: the direct entry, one node
- * per 6 key bits below it while the subtree still branches, then a leaf
+ * per 6 (rules) or 8 (verdict) key bits below it while the subtree still
+ * branches, then a leaf
  * (and a tail compare when the subtree holds a single longer prefix).
  */
 #ifndef PW_BPF_COMPILED_H
