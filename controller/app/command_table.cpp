@@ -9,7 +9,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-const std::array<CommandSpec, 14> kCommands{{
+const std::array<CommandSpec, 16> kCommands{{
     {"attach", "IFACE [--mode native|generic] [--match src|dst|both] [--engine compiled|trie] "
                "[--malformed pass|drop] [--dry-run]",
      "attach the filter to an interface (again: swap its settings without a gap)",
@@ -48,6 +48,17 @@ const std::array<CommandSpec, 14> kCommands{{
      "SIGHUP reloads the configuration (a bad one is refused and the old one kept); SIGTERM stops "
      "the daemon and leaves the data plane filtering.",
      Operand::none, true, make_serve},
+    {"feed", "--source NAME [--community C=ACTION]... [--hold-after-down S] [--max-prefixes N] [guards]",
+     "follow a BGP feed: run by ExaBGP as its API process, JSON on stdin",
+     "The initial table is one version at end-of-RIB (with the guards and the removal check of a sync); "
+     "then updates are committed as they come. A lost session keeps the claims for the hold time. "
+     "The log goes to stderr: stdout is ExaBGP's command channel. See examples/exabgp.conf.",
+     Operand::none, true, make_feed},
+    {"export", "--source NAME [--format bird] [--from LOCATION...] [--community C] [--output FILE] [guards]",
+     "a source's block entries as BIRD 2 static routes, for a route server to announce",
+     "Without --from, the source's claims in force; with it, the registry read and guarded as sync "
+     "would, with no data plane needed.",
+     Operand::none, true, make_export},
     {"help", "[COMMAND]", "this summary, or one command's help", "", Operand::command, false, make_help},
     {"version", "", "the version", "", Operand::none, false, make_version},
 }};

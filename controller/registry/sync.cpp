@@ -27,7 +27,7 @@ public:
         // Duplicates count once; a list far past the limit stops here.
         if (entries_.size() / 4 >= max_)
             too_many();
-        entries_.emplace_back(e.prefix, std::move(e.ref));
+        entries_.push_back({e.prefix, std::move(e.ref)});
     }
     void reject(Rejection&& x) override
     {
@@ -38,7 +38,7 @@ public:
     // The distinct entries, sorted by prefix.
     SortedEntries take()
     {
-        auto by_prefix = [](const auto& a, const auto& b) { return a.first < b.first; };
+        auto by_prefix = [](const auto& a, const auto& b) { return a.prefix < b.prefix; };
         // Registries are mostly published sorted, or sorted with additions
         // at the end: only the part after the sorted run is sorted, then
         // merged (both stable: the first of equal prefixes stays first).
@@ -48,7 +48,7 @@ public:
             std::inplace_merge(entries_.begin(), sorted_end, entries_.end(), by_prefix);
         }
         auto end = std::unique(entries_.begin(), entries_.end(),
-                               [](const auto& a, const auto& b) { return a.first == b.first; });
+                               [](const auto& a, const auto& b) { return a.prefix == b.prefix; });
         r_.duplicates = static_cast<size_t>(entries_.end() - end);
         entries_.erase(end, entries_.end());
         if (entries_.size() > max_)
@@ -218,16 +218,16 @@ FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, cons
     SortedEntries entries = col.take();
     SortedEntries accepted;
     accepted.reserve(entries.size());
-    for (auto& [p, ref] : entries) {
+    for (auto& e : entries) {
         if (spec.action == Action::block) {
-            if (auto refusal = guards.check_block(p)) {
+            if (auto refusal = guards.check_block(e.prefix)) {
                 r.refused_by_guard[refusal->guard]++;
                 if (r.refusals.size() < 100)
                     r.refusals.push_back(std::move(*refusal));
                 continue;
             }
         }
-        accepted.emplace_back(p, std::move(ref));
+        accepted.push_back({e.prefix, std::move(e.ref), spec.action});
     }
 
     phase("guards");
@@ -256,20 +256,21 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
     ChangeSet changes;
     std::vector<Prefix> added_blocks;
     size_t previous = 0, i = 0;
-    auto add = [&](const std::pair<Prefix, std::string>& e) {
+    auto add = [&](const SourceEntry& e) {
         r.added++;
-        if (spec.action == Action::block)
-            added_blocks.push_back(e.first);
-        changes.push_back({e.first, spec.name, Claim{spec.action, e.second}});
+        if (e.action == Action::block)
+            added_blocks.push_back(e.prefix);
+        changes.push_back({e.prefix, spec.name, Claim{e.action, e.ref}});
     };
     ctl.view().for_each_claim(spec.name, [&](const Prefix& p, const Claim& have) {
         previous++;
-        while (i < accepted.size() && accepted[i].first < p)
+        while (i < accepted.size() && accepted[i].prefix < p)
             add(accepted[i++]);
-        if (i < accepted.size() && accepted[i].first == p) {
+        if (i < accepted.size() && accepted[i].prefix == p) {
             r.unchanged++;
-            if (have.action != spec.action || have.comment != accepted[i].second)
-                changes.push_back({p, spec.name, Claim{spec.action, accepted[i].second}});
+            const SourceEntry& e = accepted[i];
+            if (have.action != e.action || have.comment != e.ref)
+                changes.push_back({p, spec.name, Claim{e.action, e.ref}});
             i++;
         } else {
             r.removed++;

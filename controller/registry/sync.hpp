@@ -58,8 +58,16 @@ struct SyncReport {
     std::vector<std::string> warnings; // e.g. TLS verification off
 };
 
-// A source's entries: (prefix, registry reference), sorted by prefix.
-using SortedEntries = std::vector<std::pair<Prefix, std::string>>;
+// One entry of a source: a prefix, the registry's reference for it, and
+// the action its claim takes (a file's spec.action; a BGP route's by its
+// communities).
+struct SourceEntry {
+    Prefix prefix;
+    std::string ref;
+    Action action = Action::block;
+};
+// A source's entries, sorted by prefix, one per prefix.
+using SortedEntries = std::vector<SourceEntry>;
 
 // A source fetched, parsed and guarded, not yet applied.
 struct FetchedSource {

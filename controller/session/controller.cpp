@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <iostream>
 
 namespace pw {
@@ -38,6 +39,49 @@ Controller::Controller(const Paths& paths, const Capacity& want, bool create)
         import_legacy_state();
     if (dp_ && dp_->created())
         recover_attachments();
+    if (dp_ && read_only_.empty())
+        expire_holds(static_cast<int64_t>(::time(nullptr)));
+}
+
+void Controller::hold_claims(const std::string& source, int64_t until)
+{
+    auto holds = store_.load_holds();
+    holds[source] = until;
+    store_.save_holds(holds);
+}
+
+void Controller::release_hold(const std::string& source)
+{
+    auto holds = store_.load_holds();
+    if (holds.erase(source))
+        store_.save_holds(holds);
+}
+
+std::vector<std::string> Controller::expire_holds(int64_t now)
+{
+    std::vector<std::string> done;
+    auto holds = store_.load_holds();
+    for (auto it = holds.begin(); it != holds.end();) {
+        if (it->second > now) {
+            ++it;
+            continue;
+        }
+        const std::string& source = it->first;
+        ChangeSet changes;
+        view().for_each_claim(source, [&](const Prefix& p, const Claim&) {
+            changes.push_back({p, source, std::nullopt});
+            return true;
+        });
+        // The claims go first, then the hold: a crash in between leaves a
+        // hold with nothing to withdraw, never claims without their hold.
+        commit(changes);
+        std::cerr << "prefixwall: source '" << source << "': hold time over, withdrew "
+                  << changes.size() << " claim" << (changes.size() == 1 ? "" : "s") << std::endl;
+        done.push_back(source);
+        it = holds.erase(it);
+        store_.save_holds(holds);
+    }
+    return done;
 }
 
 void Controller::import_legacy_state()

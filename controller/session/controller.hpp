@@ -89,6 +89,18 @@ public:
     Engines engines() const;
     void keep_tries(bool on);
 
+    // Holds: a source whose claims stay in force until a deadline (unix
+    // seconds), then are withdrawn as one version (a BGP feed whose
+    // session went down). The deadline is kept in the state directory,
+    // so whichever session runs after it (the feed, serve, any command
+    // that opens a Controller) withdraws them.
+    void hold_claims(const std::string& source, int64_t until);
+    // Forgets a source's hold (its feed's new session replaced the claims).
+    void release_hold(const std::string& source);
+    // Withdraws the claims of every source whose hold is over; one line
+    // per source on stderr. Returns the sources withdrawn.
+    std::vector<std::string> expire_holds(int64_t now);
+
     // Re-attaches every recorded attachment whose link is gone (detached
     // by another tool); one line per interface it acted on.
     std::vector<std::string> reattach_missing();

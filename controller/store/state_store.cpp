@@ -259,6 +259,88 @@ void StateStore::save_retired(const std::map<std::string, Counter>& retired) con
     write_atomic("retired.json", j.dump(2) + "\n");
 }
 
+std::map<std::string, int64_t> StateStore::load_holds() const
+{
+    std::map<std::string, int64_t> out;
+    std::ifstream in(dir_ / "holds.json");
+    if (!in)
+        return out;
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_object())
+        throw Error((dir_ / "holds.json").string() + ": not a JSON object");
+    for (const auto& [source, until] : j.items())
+        if (until.is_number_integer())
+            out[source] = until.get<int64_t>();
+    return out;
+}
+
+void StateStore::save_holds(const std::map<std::string, int64_t>& holds) const
+{
+    if (holds.empty()) {
+        std::error_code ec;
+        fs::remove(dir_ / "holds.json", ec);
+        return;
+    }
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [source, until] : holds)
+        j[source] = until;
+    write_atomic("holds.json", j.dump(2) + "\n");
+}
+
+void StateStore::save_feed_status(const std::string& source, const FeedStatus& s) const
+{
+    std::error_code ec;
+    fs::create_directories(dir_ / "feeds", ec);
+    write_atomic("feeds/" + source + ".json",
+                 nlohmann::json{{"state", s.state},
+                                {"peer", s.peer},
+                                {"peer_as", s.peer_as},
+                                {"pid", s.pid},
+                                {"announced", s.announced},
+                                {"withdrawn", s.withdrawn},
+                                {"versions", s.versions},
+                                {"routes", s.routes},
+                                {"last_update", s.last_update},
+                                {"latency_p50", s.latency_p50},
+                                {"latency_p99", s.latency_p99},
+                                {"latency_max", s.latency_max},
+                                {"latency_sum", s.latency_sum},
+                                {"latency_count", s.latency_count}}
+                         .dump(2) +
+                     "\n");
+}
+
+std::map<std::string, FeedStatus> StateStore::load_feed_statuses() const
+{
+    std::map<std::string, FeedStatus> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ / "feeds", ec)) {
+        if (e.path().extension() != ".json")
+            continue;
+        std::ifstream in(e.path());
+        auto j = nlohmann::json::parse(in, nullptr, false);
+        if (!j.is_object())
+            continue; // a torn status only costs one scrape's feed series
+        FeedStatus s;
+        s.state = j.value("state", "");
+        s.peer = j.value("peer", "");
+        s.peer_as = j.value("peer_as", uint32_t{0});
+        s.pid = j.value("pid", int64_t{0});
+        s.announced = j.value("announced", uint64_t{0});
+        s.withdrawn = j.value("withdrawn", uint64_t{0});
+        s.versions = j.value("versions", uint64_t{0});
+        s.routes = j.value("routes", uint64_t{0});
+        s.last_update = j.value("last_update", 0.0);
+        s.latency_p50 = j.value("latency_p50", 0.0);
+        s.latency_p99 = j.value("latency_p99", 0.0);
+        s.latency_max = j.value("latency_max", 0.0);
+        s.latency_sum = j.value("latency_sum", 0.0);
+        s.latency_count = j.value("latency_count", uint64_t{0});
+        out[e.path().stem().string()] = s;
+    }
+    return out;
+}
+
 void StateStore::forget_source_meta(const std::string& source) const
 {
     // Keep the record (failures, last success), drop the validators.
@@ -294,10 +376,11 @@ std::vector<std::string> StateStore::synced_sources() const
 void StateStore::purge() const
 {
     std::error_code ec;
-    for (const char* f : {kRulesFile, kAttachFile, kPendingFile, "retired.json", "rules.mdb",
+    for (const char* f : {kRulesFile, kAttachFile, kPendingFile, "retired.json", "holds.json", "rules.mdb",
                           "rules.mdb-lock", "rules.tsv.imported"})
         fs::remove(dir_ / f, ec);
     fs::remove_all(dir_ / "sources", ec);
+    fs::remove_all(dir_ / "feeds", ec);
 }
 
 } // namespace pw

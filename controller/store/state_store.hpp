@@ -27,6 +27,23 @@ struct SourceMeta {
     uint64_t failures = 0;    // failed or refused syncs, ever
 };
 
+// What a BGP feed (`prefixwall feed`) last wrote of itself, for metrics.
+struct FeedStatus {
+    std::string state;         // collecting, up, over-limit, refused, down, held
+    std::string peer;          // the peer's address, as ExaBGP names it
+    uint32_t peer_as = 0;
+    int64_t pid = 0;           // the feed process (its state is stale once it is gone)
+    uint64_t announced = 0;    // prefixes announced, since the feed started
+    uint64_t withdrawn = 0;    // prefixes withdrawn
+    uint64_t versions = 0;     // versions the feed committed
+    uint64_t routes = 0;       // routes of the session's table in force
+    double last_update = 0;    // unix seconds of the last UPDATE read (0: none)
+    // From an UPDATE line read to its change in force: over the last
+    // 10,000 updates, and every update's sum and count.
+    double latency_p50 = 0, latency_p99 = 0, latency_max = 0, latency_sum = 0;
+    uint64_t latency_count = 0;
+};
+
 class StateStore {
 public:
     explicit StateStore(std::filesystem::path dir);
@@ -49,6 +66,15 @@ public:
     // Counts a failed or refused sync of `source`.
     void record_sync_failure(const std::string& source) const;
     std::vector<std::string> synced_sources() const;
+
+    // Sources whose claims are held until a deadline (unix seconds), then
+    // withdrawn: a BGP feed whose session went down.
+    std::map<std::string, int64_t> load_holds() const;
+    void save_holds(const std::map<std::string, int64_t>& holds) const;
+
+    void save_feed_status(const std::string& source, const FeedStatus& s) const;
+    // Every feed's last status, by source.
+    std::map<std::string, FeedStatus> load_feed_statuses() const;
 
     // Counts of rules (and claims) that are gone, per source: they stay
     // in the source's totals so those never go backwards.

@@ -18,6 +18,9 @@ std::unique_ptr<Command> make_lookup();
 // sync.cpp: registries, once or as a daemon.
 std::unique_ptr<Command> make_sync();
 std::unique_ptr<Command> make_serve();
+// feed.cpp: BGP feeds through ExaBGP, and the hub's export.
+std::unique_ptr<Command> make_feed();
+std::unique_ptr<Command> make_export();
 // load.cpp: counters and rates.
 std::unique_ptr<Command> make_stats();
 std::unique_ptr<Command> make_top();
