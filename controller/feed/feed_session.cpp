@@ -371,8 +371,9 @@ void FeedSession::tick(Clock::time_point now)
         for (Family f : opts_.families)
             if (!eor_seen_.contains(f))
                 missing += std::string(missing.empty() ? "" : " and ") + family_name(f);
-        log_("no end-of-RIB for " + missing + " within " + std::to_string(static_cast<int>(opts_.eor_timeout_s)) +
-             " s: committing the table as received");
+        char secs[32];
+        std::snprintf(secs, sizeof(secs), "%g", opts_.eor_timeout_s);
+        log_("no end-of-RIB for " + missing + " within " + secs + " s: committing the table as received");
         commit_initial(now, "the end-of-RIB timeout");
     }
     if (held_until_ && static_cast<int64_t>(::time(nullptr)) >= *held_until_) {
