@@ -25,6 +25,9 @@ packages=(
   man-db
   # soak: counts packets that get through at the lab server
   iptables
+  # BGP feeds: ExaBGP runs `prefixwall feed`, BIRD 2 is the lab's (and a
+  # fleet's) route server
+  exabgp bird2
   # benchmarks: the tools prefixwall is compared with, in the same run, and
   # GNU time for each command's peak RSS
   ipset nftables time

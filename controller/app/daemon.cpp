@@ -106,6 +106,43 @@ private:
     std::thread thread_;
 };
 
+// Withdraws the claims of held sources (BGP feeds whose session was lost)
+// when their deadline passes, even when their feed is gone: the holds
+// file is read each second without the lock, the lock taken only when one
+// is due (the Controller withdraws it as it opens).
+class HoldWatcher {
+public:
+    explicit HoldWatcher(const DaemonOptions& o) : opts_(o), thread_([this] { run(); }) {}
+    ~HoldWatcher()
+    {
+        stop_.stop();
+        thread_.join();
+    }
+
+private:
+    void run()
+    {
+        StateStore store(opts_.paths.state_dir);
+        while (stop_.sleep(std::chrono::seconds(1))) {
+            try {
+                auto now = static_cast<int64_t>(std::time(nullptr));
+                bool due = false;
+                for (const auto& [source, until] : store.load_holds())
+                    due |= until <= now;
+                if (due) {
+                    Controller ctl(opts_.paths, opts_.capacity, false); // withdraws, one line each
+                }
+            } catch (const std::exception& e) {
+                log_line(std::string("held claims not withdrawn yet: ") + e.what());
+            }
+        }
+    }
+
+    const DaemonOptions& opts_;
+    StopFlag stop_;
+    std::thread thread_;
+};
+
 // The /metrics view: the read-only entry point (session/reader.hpp), so a
 // sync being applied never holds a scrape up; rates from the previous
 // scrape.
@@ -231,6 +268,7 @@ int run_daemon(const DaemonOptions& opts)
         return w;
     };
     auto workers = start_workers(cfg);
+    HoldWatcher holds(opts);
 
     int code = 0;
     for (;;) {

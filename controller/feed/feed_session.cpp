@@ -134,6 +134,10 @@ void FeedSession::session_up(const FeedMessage& m, Clock::time_point now)
 
 void FeedSession::session_down(const std::string& why)
 {
+    // ExaBGP repeats "down" while it retries a peer that is gone: one
+    // transition, one line, one hold.
+    if (status_.state == "down" || status_.state == "idle")
+        return;
     if (status_.state == "up")
         commit_pending();
     table_.clear();
@@ -144,6 +148,10 @@ void FeedSession::on_end(const std::string& why)
 {
     if (status_.state == "up")
         commit_pending();
+    if (status_.state == "down" && !holding_) {
+        log_(why); // the hold is over: nothing left to hold
+        return;
+    }
     start_hold(why);
 }
 
@@ -155,7 +163,7 @@ void FeedSession::start_hold(const std::string& why)
     live_without_session_ = false;
     set_state("down");
     if (holding_) {
-        log_(why + "; the claims are already held");
+        log_(why + (held_until_ ? "; the claims stay held until " + utc(*held_until_) : "; the claims stay held"));
         return;
     }
     holding_ = true;
@@ -378,8 +386,8 @@ void FeedSession::tick(Clock::time_point now)
     }
     if (held_until_ && static_cast<int64_t>(::time(nullptr)) >= *held_until_) {
         try {
+            // One line on stderr, from whichever session withdraws them.
             controller_().expire_holds(static_cast<int64_t>(::time(nullptr)));
-            log_("hold time over: the claims of the last session are withdrawn");
         } catch (const std::exception& e) {
             log_(std::string("error: the held claims could not be withdrawn (") + e.what() + "); retrying");
             return;

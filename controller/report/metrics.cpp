@@ -3,7 +3,60 @@
 #include "report/exposition.hpp"
 #include "report/render.hpp"
 
+#include <cerrno>
+#include <signal.h>
+
 namespace pw {
+
+namespace {
+
+// The BGP feeds (`prefixwall feed`), from the status each writes.
+void render_feeds(Exposition& e, const MetricsInput& in)
+{
+    static const char* const kStates[] = {"idle", "collecting", "up", "over-limit", "refused", "failed", "down", "gone"};
+    auto state_of = [](const FeedStatus& s) {
+        // A feed that is gone (killed, or its ExaBGP stopped) left its last word.
+        return s.pid > 0 && ::kill(static_cast<pid_t>(s.pid), 0) != 0 && errno == ESRCH ? std::string("gone") : s.state;
+    };
+    e.family("prefixwall_feed_up", "gauge", "1 when the feed's BGP session is up and its updates are applied.");
+    for (const auto& [name, s] : in.feeds)
+        e.sample("prefixwall_feed_up", {{"source", name}}, static_cast<uint64_t>(state_of(s) == "up"));
+    e.family("prefixwall_feed_state", "gauge", "The feed's state: 1 for the one it is in.");
+    for (const auto& [name, s] : in.feeds) {
+        std::string now = state_of(s);
+        for (const char* st : kStates)
+            e.sample("prefixwall_feed_state", {{"source", name}, {"state", st}}, static_cast<uint64_t>(now == st));
+    }
+    e.family("prefixwall_feed_announced_prefixes_total", "counter", "Prefixes announced to the feed since it started.");
+    for (const auto& [name, s] : in.feeds)
+        e.sample("prefixwall_feed_announced_prefixes_total", {{"source", name}}, s.announced);
+    e.family("prefixwall_feed_withdrawn_prefixes_total", "counter", "Prefixes withdrawn from the feed since it started.");
+    for (const auto& [name, s] : in.feeds)
+        e.sample("prefixwall_feed_withdrawn_prefixes_total", {{"source", name}}, s.withdrawn);
+    e.family("prefixwall_feed_versions_total", "counter", "Versions the feed committed (initial tables and coalesced updates).");
+    for (const auto& [name, s] : in.feeds)
+        e.sample("prefixwall_feed_versions_total", {{"source", name}}, s.versions);
+    e.family("prefixwall_feed_routes", "gauge", "Routes of the feed's session in force.");
+    for (const auto& [name, s] : in.feeds)
+        e.sample("prefixwall_feed_routes", {{"source", name}}, s.routes);
+    e.family("prefixwall_feed_last_update_timestamp_seconds", "gauge", "When the feed last read an UPDATE (unix time; 0: never).");
+    for (const auto& [name, s] : in.feeds)
+        e.sample("prefixwall_feed_last_update_timestamp_seconds", {{"source", name}}, s.last_update);
+    e.family("prefixwall_feed_update_latency_seconds", "summary",
+             "From an UPDATE line read to its change in force in the maps (quantiles over the last 10,000).");
+    for (const auto& [name, s] : in.feeds) {
+        e.sample("prefixwall_feed_update_latency_seconds", {{"source", name}, {"quantile", "0.5"}}, s.latency_p50);
+        e.sample("prefixwall_feed_update_latency_seconds", {{"source", name}, {"quantile", "0.99"}}, s.latency_p99);
+        e.sample("prefixwall_feed_update_latency_seconds_sum", {{"source", name}}, s.latency_sum);
+        e.sample("prefixwall_feed_update_latency_seconds_count", {{"source", name}}, s.latency_count);
+    }
+    e.family("prefixwall_hold_until_timestamp_seconds", "gauge",
+             "A source held after its BGP session was lost: when its claims are withdrawn (unix time).");
+    for (const auto& [name, until] : in.holds)
+        e.sample("prefixwall_hold_until_timestamp_seconds", {{"source", name}}, static_cast<double>(until));
+}
+
+} // namespace
 
 std::string render_metrics(const MetricsInput& in)
 {
@@ -84,6 +137,8 @@ std::string render_metrics(const MetricsInput& in)
                  {{"interface", a.ifname}, {"mode", mode_name(a.mode)}, {"match", match_name(a.match)}},
                  static_cast<uint64_t>(it != in.attached.end() && it->second));
     }
+    render_feeds(e, in);
+
     e.family("prefixwall_build_info", "gauge", "Version of prefixwall, as a label.");
     e.sample("prefixwall_build_info", {{"version", PREFIXWALL_VERSION}}, uint64_t{1});
     return e.text();
@@ -104,6 +159,8 @@ MetricsInput metrics_input(const RuleView& rules, const StateStore& store, const
                                     m.entries};
     }
     in.attachments = store.load_attachments();
+    in.feeds = store.load_feed_statuses();
+    in.holds = store.load_holds();
     if (dp) {
         in.capacity = dp->capacity();
         for (const auto& a : in.attachments)

@@ -31,6 +31,8 @@ struct MetricsInput {
     std::map<std::string, bool> attached; // interface -> link present
     Capacity capacity;
     size_t top_k = 50;
+    std::map<std::string, FeedStatus> feeds;     // BGP feeds' last status, by source
+    std::map<std::string, int64_t> holds;        // held sources: withdrawn at this unix time
 };
 
 std::string render_metrics(const MetricsInput& in);
