@@ -26,6 +26,15 @@ std::string ms(double seconds)
     return buf;
 }
 
+// "diff 1.0 ms, commit: store 3.1 ms, ..." of a sync report.
+std::string phases(const SyncReport& r)
+{
+    std::string out;
+    for (const auto& [name, secs] : r.phases)
+        out += (out.empty() ? "" : ", ") + name + " " + ms(secs);
+    return out;
+}
+
 std::string utc(int64_t t)
 {
     char buf[32];
@@ -320,8 +329,8 @@ void FeedSession::commit_initial(Clock::time_point since, const std::string& why
         log_("initial table in force (" + why + "): " + std::to_string(routes) + " routes, " +
              std::to_string(r.added) + " added, " + std::to_string(r.removed) + " removed, " +
              std::to_string(refused_by_guard_) + " refused by guards, " + std::to_string(not_applied_) +
-             " without a community applied; " + ms(took) + " from " + why + " to in force, " +
-             r.v4_newly_blocked + " IPv4 addresses newly blocked");
+             " without a matching community not applied; " + ms(took) + " from " + why + " to in force (" +
+             phases(r) + "), " + r.v4_newly_blocked + " IPv4 addresses newly blocked");
     } catch (const std::exception& e) {
         set_state("failed");
         stop("session with " + status_.peer + ": initial table not applied: " + e.what() +

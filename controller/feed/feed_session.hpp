@@ -5,7 +5,8 @@
 //                  every family (or a timeout), then one version through
 //                  the sync's diff and guards (apply_source)
 //              ──▶ live: updates committed as they come; what arrives
-//                  within the coalescing window is one version
+//                  while a version is committed (or within the
+//                  coalescing window) is the next version
 //   down, shutdown, end of input ──▶ the claims stay in force for the
 //                  hold time (stored: Controller::hold_claims), then go
 //   over the max-prefix limit, a refused table, a failed commit
@@ -42,7 +43,9 @@ struct FeedOptions {
     double eor_timeout_s = 60;      // commit the initial table without end-of-RIB after this
     int64_t hold_after_down_s = 900; // 0: hold forever
     size_t max_prefixes = 1000000;  // like BGP's max-prefix: over it, refuse and hold
-    double coalesce_s = 0.002;      // updates within this window are one version
+    // Updates read together (those that arrived while the last version
+    // was committed) are one version; this waits longer for more.
+    double coalesce_s = 0;
     SyncOptions sync;               // guards (min lengths, protect, private, removal, force)
 };
 

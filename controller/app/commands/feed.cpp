@@ -49,8 +49,9 @@ public:
              "keep the claims this long after the session is lost, then withdraw them (0: until a new session)")
             ("max-prefixes", po::value(&max_prefixes_)->default_value(1000000)->value_name("N"),
              "refuse a session announcing more routes, and keep the last good table")
-            ("coalesce-ms", po::value(&coalesce_ms_)->default_value(2)->value_name("MS"),
-             "updates read within this window are committed as one version");
+            ("coalesce-ms", po::value(&coalesce_ms_)->default_value(0)->value_name("MS"),
+             "wait this long after an update for more before committing (0: what arrived while the "
+             "last version was committed is the next version)");
         guards_.declare_guards(o);
     }
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
@@ -83,7 +84,7 @@ public:
 private:
     std::string source_, every_, families_;
     std::vector<std::string> communities_;
-    double eor_timeout_ = 60, coalesce_ms_ = 2;
+    double eor_timeout_ = 60, coalesce_ms_ = 0;
     int64_t hold_ = 900;
     size_t max_prefixes_ = 1000000;
     GuardFlags guards_;
