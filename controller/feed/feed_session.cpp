@@ -1,6 +1,5 @@
 #include "feed/feed_session.hpp"
 
-#include "registry/sync_report.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -108,19 +108,30 @@ void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
     const char* verdict = r.drop ? "drop" : "pass";
     if (as_json) {
         json j{{"address", r.address.to_string()}, {"match", nullptr}, {"verdict", verdict}};
-        if (r.rule)
+        if (r.rule) {
+            json claims = json::array();
+            for (const auto& [source, c] : r.rule->claims)
+                claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment}});
             j["match"] = {{"prefix", r.rule->prefix.to_string()},
                           {"action", action_name(r.rule->action())},
                           {"sources", r.rule->sources()},
+                          {"claims", claims},
                           {"rule_id", r.rule->id}};
+        }
         out << j.dump(2) << "\n";
         return;
     }
     out << r.address.to_string() << ": " << verdict;
-    if (r.rule)
+    if (r.rule) {
         out << " (" << r.rule->prefix.to_string() << " " << action_name(r.rule->action())
-            << ", sources " << join(r.rule->sources(), ",") << ")";
-    else
+            << ", sources " << join(r.rule->sources(), ",");
+        // The registry's reference of each claim (a BGP route's peer, AS
+        // and communities; an SBL id...).
+        for (const auto& [source, c] : r.rule->claims)
+            if (!c.comment.empty())
+                out << "; " << source << ": " << c.comment;
+        out << ")";
+    } else
         out << " (no rule)";
     out << "\n";
 }

@@ -47,7 +47,7 @@ check "prefixwall stats --sort b<TAB> -> bytes bps" [ "$(complete_line prefixwal
 if command -v man >/dev/null; then
   page=$(MANWIDTH=100 man -l "$man" 2>&1); rc=$?
   check "man -l renders prefixwall(8)" [ "$rc" = 0 ]
-  check "the man page names every command" bash -c 'for c in attach detach status add del list lookup stats top metrics sync serve; do grep -q "^       $c" <<<"$1" || exit 1; done' _ "$page"
+  check "the man page names every command" bash -c 'for c in attach detach status add del list lookup stats top metrics sync serve feed export; do grep -q "^       $c" <<<"$1" || exit 1; done' _ "$page"
   check "the man page has the options of sync" has "$page" "--max-removal"
 else
   echo "SKIP man -l: man is not installed"

@@ -84,6 +84,11 @@ neighbor 198.51.100.2 {
 }
 CONF
 
+# The shipped example is a configuration ExaBGP accepts.
+sed "s#/usr/local/sbin/prefixwall#$PREFIXWALL#" "$here/../../examples/exabgp.conf" >"$work/example.conf"
+check "examples/exabgp.conf passes exabgp --test" \
+  'exabgp_api_cli=false exabgp_cli_enable=false exabgp --test "$work/example.conf" >"$work/example.log" 2>&1 && grep -q "decoding routes in configuration" "$work/example.log"'
+
 lab pw attach rc >/dev/null || { echo "FAIL - attach"; exit 1; }
 start_bird
 lab exec router env exabgp_daemon_user=root exabgp_daemon_drop=false exabgp_log_destination=stderr \
@@ -104,8 +109,10 @@ expect_eq "a route without the community is not" none "$(rule_for 203.0.113.20)"
 check "traffic to the v4 route is dropped" 'blocked 203.0.113.10'
 check "traffic to the v6 route is dropped" '! lab ping 2001:db8:3::10 1'
 check "traffic to the other route passes" 'lab ping 203.0.113.20 1'
-expect_eq "the rule names the peer and community" "peer 198.51.100.2 AS65000 community 65535:666" \
+expect_eq "list names the peer, its AS and the community" "peer 198.51.100.2 AS65000 community 65535:666" \
   "$(lab pw list --source rs --json | json '[r for r in d["rules"] if r["prefix"] == "203.0.113.10/32"][0]["claims"][0]["comment"]')"
+expect_eq "and lookup" "203.0.113.10: drop (203.0.113.10/32 block, sources rs; rs: peer 198.51.100.2 AS65000 community 65535:666)" \
+  "$(lab pw lookup 203.0.113.10)"
 
 echo "# withdrawn, announced again"
 birdc_ disable bh
