@@ -103,6 +103,7 @@ def run_feed(pw, env, work, coalesce_ms, initial, updates, interval):
     w.flush()
     line = wait_log(log, "initial table in force", 120)
     eor_ms = float(line.split(" ms from end-of-RIB")[0].rsplit(" ", 1)[1])
+    print("    initial table: " + line.split("to in force (")[1].split("),")[0], flush=True)
     # Single-prefix updates: new routes announced (IPv4 and IPv6 in
     # turn), then withdrawn in the same order; each one changes a rule.
     announce = updates - updates // 2

@@ -1,9 +1,12 @@
 // libFuzzer target: every registry parser, the format detector, the prefix
-// parser and the config parser on arbitrary bytes. The first byte picks
+// parser, the config parser and the ExaBGP JSON line reader (with
+// community rules) on arbitrary bytes. The first byte picks
 // the parser and the chunk size, so streaming boundaries are fuzzed too.
 // Anything may be rejected; nothing may crash, hang or leak.
 #include "app/config.hpp"
 #include "base/error.hpp"
+#include "feed/exabgp_message.hpp"
+#include "feed/route_policy.hpp"
 #include "registry/parser.hpp"
 
 #include <cstddef>
@@ -23,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         return 0;
     uint8_t sel = data[0];
     std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-    unsigned kind = sel % 8;
+    unsigned kind = sel % 9;
     size_t chunk = 1 + (sel >> 3) * 37;
     try {
         if (kind < 6) {
@@ -39,8 +42,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             (void)pw::detect_format(in);
             bool masked;
             (void)pw::Prefix::parse(in.substr(0, 64), &masked);
-        } else {
+        } else if (kind == 7) {
             (void)pw::parse_config(std::string(in), "fuzz");
+        } else {
+            // One ExaBGP line per input line; each message also goes
+            // through the route policy, as the feed does.
+            pw::RoutePolicy policy;
+            for (size_t start = 0; start <= in.size();) {
+                size_t nl = in.find('\n', start);
+                std::string_view line = in.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+                try {
+                    auto m = pw::parse_exabgp_line(line);
+                    (void)policy.action_for(m.communities);
+                    (void)pw::RoutePolicy::reference(m);
+                } catch (const pw::Error&) {
+                }
+                try {
+                    policy.add_rule(line.substr(0, 64));
+                } catch (const pw::Error&) {
+                }
+                if (nl == std::string_view::npos)
+                    break;
+                start = nl + 1;
+            }
         }
     } catch (const pw::Error&) {
     }

@@ -19,6 +19,9 @@ export PREFIXWALL=$(realpath "${1:?usage: test_feed.sh PATH/TO/prefixwall}")
 needs feed python3 bird birdc exabgp
 needs_netns feed
 start_lab pwf
+# BIRD and ExaBGP run under `ip netns exec`: killing the wrapper in pids
+# would leave them running in a deleted namespace.
+lab_cleanup() { pkill -f "$work/exabgp.conf"; pkill -f "$work/bird.conf"; }
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 status_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ''))" "$base/state/feeds/rs.json" "$1" 2>/dev/null; }

@@ -54,14 +54,15 @@ print("yes" if used == table == d["compiled_results_in_use"] else "no %d %d %d" 
 }
 
 # start_lab PREFIX: the veth lab named PREFIX and this shell's pid, torn
-# down at exit with every process in pids and the work directory. Sets
+# down at exit with every process in pids and the work directory (and
+# whatever a lab_cleanup function the test defines stops first). Sets
 # $lab, $base, $work and pids; lab() runs tests/lab/lab.sh on it.
 start_lab() {
   lab=$1$$
   base=/run/prefixwall-lab/$lab
   work=$(mktemp -d "/tmp/pw-$1-XXXXXX")
   pids=()
-  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; lab down; rm -rf "$work"' EXIT
+  trap 'declare -F lab_cleanup >/dev/null && lab_cleanup; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; lab down; rm -rf "$work"' EXIT
   lab up
 }
 lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
