@@ -310,7 +310,7 @@ void FeedSession::commit_initial(Clock::time_point since, const std::string& why
     size_t routes = table_.size();
     try {
         SyncReport r = apply_source(controller_(), std::move(fs), opts_.sync);
-        double took = seconds_between(since, Clock::now());
+        double took = seconds_between(since, r.in_force_at == Clock::time_point{} ? Clock::now() : r.in_force_at);
         if (!r.refused.empty()) {
             set_state("refused");
             stop("session with " + status_.peer + ": initial table refused: " + r.refused +
@@ -353,10 +353,14 @@ void FeedSession::commit_pending()
             changes.push_back({p, opts_.source, std::nullopt});
     pending_.clear();
     try {
-        controller_().commit(changes);
+        CommitReport c = controller_().commit(changes);
         auto now = Clock::now();
+        // In force: when the swap was issued (new packets see the new
+        // version from then on); the commit returns after the swap's
+        // grace period, the old copy's catch-up and the store's commit.
+        auto in_force = c.in_force_at == Clock::time_point{} ? now : c.in_force_at;
         for (auto t : pending_reads_)
-            record_latency(seconds_between(t, now));
+            record_latency(seconds_between(t, in_force), seconds_between(t, now));
         status_.versions++;
         status_.routes = table_.size();
     } catch (const std::exception& e) {
@@ -368,11 +372,14 @@ void FeedSession::commit_pending()
     pending_since_.reset();
 }
 
-void FeedSession::record_latency(double s)
+void FeedSession::record_latency(double s, double returned)
 {
     latencies_.push_back(s);
-    if (latencies_.size() > kLatencyWindow)
+    returned_.push_back(returned);
+    if (latencies_.size() > kLatencyWindow) {
         latencies_.pop_front();
+        returned_.pop_front();
+    }
     status_.latency_sum += s;
     status_.latency_count++;
     status_.latency_max = std::max(status_.latency_max, s);
@@ -431,15 +438,19 @@ std::optional<FeedSession::Clock::time_point> FeedSession::next_deadline() const
 FeedStatus FeedSession::status() const
 {
     FeedStatus s = status_;
+    // The q-quantile (nearest rank) of a window.
+    auto quantile = [](const std::deque<double>& d, double q) {
+        std::vector<double> v(d.begin(), d.end());
+        size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+        size_t k = std::min(v.size() - 1, rank > 0 ? rank - 1 : 0);
+        std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+        return v[k];
+    };
     if (!latencies_.empty()) {
-        std::vector<double> v(latencies_.begin(), latencies_.end());
-        auto at = [&](double q) {
-            size_t k = std::min(v.size() - 1, static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - (q > 0 ? 1 : 0));
-            std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-            return v[k];
-        };
-        s.latency_p50 = at(0.5);
-        s.latency_p99 = at(0.99);
+        s.latency_p50 = quantile(latencies_, 0.5);
+        s.latency_p99 = quantile(latencies_, 0.99);
+        s.returned_p50 = quantile(returned_, 0.5);
+        s.returned_p99 = quantile(returned_, 0.99);
     }
     return s;
 }

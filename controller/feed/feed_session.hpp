@@ -95,7 +95,8 @@ private:
     void start_hold(const std::string& why);
     void stop(const std::string& why);
     void set_state(const std::string& s);
-    void record_latency(double seconds);
+    // From an update read to its version in force, and to its commit's return.
+    void record_latency(double in_force, double returned);
 
     FeedOptions opts_;
     ControllerFn controller_;
@@ -115,7 +116,7 @@ private:
 
     FeedStatus status_;
     bool transition_ = true;
-    std::deque<double> latencies_; // the last 10,000
+    std::deque<double> latencies_, returned_; // the last 10,000
 };
 
 } // namespace pw

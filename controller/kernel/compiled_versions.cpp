@@ -193,7 +193,7 @@ CompiledVersions::Plan CompiledVersions::plan(const RuleView& next,
     return plan;
 }
 
-bool CompiledVersions::publish(const Plan& plan) const
+bool CompiledVersions::publish(const Plan& plan, std::chrono::steady_clock::time_point* swapped) const
 {
     // The idle copies take the new version; the swap waits for running
     // programs, so the old copy is idle after it and takes the same writes.
@@ -215,6 +215,8 @@ bool CompiledVersions::publish(const Plan& plan) const
         if (!write(idle))
             throw Error(std::string("the compiled ") + family_tag(f) +
                         " table patch no longer fits its copy; nothing changed");
+        if (swapped)
+            *swapped = std::chrono::steady_clock::now();
         swap_to(f, idle);
         complete &= write(1 - idle);
     }

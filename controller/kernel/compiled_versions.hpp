@@ -20,6 +20,7 @@
 #include "store/rules.hpp"
 
 #include <array>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -76,7 +77,8 @@ public:
     // Writes the plan into the idle copies and swaps them in, then brings
     // the now idle copies to the same version. Returns false when that
     // last step could not be done (rebuild() fixes it).
-    bool publish(const Plan& plan) const;
+    // `swapped` (when given) is set just before each swap is issued.
+    bool publish(const Plan& plan, std::chrono::steady_clock::time_point* swapped = nullptr) const;
 
     // Whether every family with rules has a table published (maps created
     // by an older version have none until rebuilt).

@@ -72,7 +72,8 @@ void Dataplane::attach(Attachment& a) const
 }
 
 bool Dataplane::apply(const RuleView& next, const std::vector<EntryWrite>& writes,
-                      const std::vector<EntryWrite>& undo, Engines engines) const
+                      const std::vector<EntryWrite>& undo, Engines engines,
+                      std::chrono::steady_clock::time_point* swapped) const
 {
     std::array<bool, 2> touched{false, false};
     std::array<std::vector<Prefix>, 2> changed;
@@ -105,10 +106,13 @@ bool Dataplane::apply(const RuleView& next, const std::vector<EntryWrite>& write
     // 3. Swap: every packet from now on sees the new version.
     bool complete = true;
     if (plan)
-        complete = compiled_.publish(*plan);
+        complete = compiled_.publish(*plan, swapped);
     for (Family f : {Family::v4, Family::v6})
-        if (trie_touched[fam_index(f)])
+        if (trie_touched[fam_index(f)]) {
+            if (swapped)
+                *swapped = std::chrono::steady_clock::now();
             tries_.swap_to(f, 1 - active[fam_index(f)]);
+        }
     // 4. The old tries catch up, ready for the next version. A failure
     //    here changes nothing in force; the caller leaves the maps'
     //    generation unequal to the store's, and the next run rebuilds.

@@ -77,8 +77,14 @@ public:
     // slots of rules that stay are kept. Returns false when the version is
     // in force but a now idle copy could not be brought up to date
     // (rebuild() fixes it).
+    // `swapped`, when given, is set just before the last swap is issued:
+    // the kernel points the slot at the new copy as the update starts, so
+    // every packet from then on sees the new version; the update returns
+    // once programs still running on the old copy are done (an RCU grace
+    // period, 5-15 ms here), and only then is the old copy written.
     bool apply(const RuleView& next, const std::vector<EntryWrite>& writes,
-               const std::vector<EntryWrite>& undo, Engines engines) const;
+               const std::vector<EntryWrite>& undo, Engines engines,
+               std::chrono::steady_clock::time_point* swapped = nullptr) const;
     // Makes the engines' maps equal `rules` (recovery after an interrupted
     // run, or the tries when an attachment starts using them).
     void rebuild(const RuleView& rules, Engines engines) const;

@@ -315,6 +315,7 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         r.rules_updated = c.updated;
         r.rules_erased = c.erased;
         r.in_force_seconds = c.in_force_seconds;
+        r.in_force_at = c.in_force_at;
         r.applied = true;
         phase("commit");
         for (const auto& [name, secs] : c.phases)

@@ -55,6 +55,7 @@ struct SyncReport {
     double seconds = 0;
     std::vector<std::pair<std::string, double>> phases; // seconds per phase
     double in_force_seconds = 0; // commit start -> the new version in force
+    std::chrono::steady_clock::time_point in_force_at{}; // the swap issued (applied syncs)
     std::vector<std::string> warnings; // e.g. TLS verification off
 };
 

@@ -43,7 +43,7 @@ void render_feeds(Exposition& e, const MetricsInput& in)
     for (const auto& [name, s] : in.feeds)
         e.sample("prefixwall_feed_last_update_timestamp_seconds", {{"source", name}}, s.last_update);
     e.family("prefixwall_feed_update_latency_seconds", "summary",
-             "From an UPDATE line read to its change in force in the maps (quantiles over the last 10,000).");
+             "From an UPDATE line read to its change in force in the maps, the swap issued (quantiles over the last 10,000).");
     for (const auto& [name, s] : in.feeds) {
         e.sample("prefixwall_feed_update_latency_seconds", {{"source", name}, {"quantile", "0.5"}}, s.latency_p50);
         e.sample("prefixwall_feed_update_latency_seconds", {{"source", name}, {"quantile", "0.99"}}, s.latency_p99);

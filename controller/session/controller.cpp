@@ -364,14 +364,15 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
     w.set_meta_u64(kResultHint, hint);
     bool complete = false;
     try {
-        complete = d.apply(w, writes, undo, engines());
+        complete = d.apply(w, writes, undo, engines(), &report.in_force_at);
         phase("maps");
     } catch (...) {
         give_back();
         throw;
     }
-    report.in_force_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (report.in_force_at == std::chrono::steady_clock::time_point{})
+        report.in_force_at = std::chrono::steady_clock::now();
+    report.in_force_seconds = std::chrono::duration<double>(report.in_force_at - started).count();
     try {
         w.commit();
         phase("store commit");

@@ -14,6 +14,7 @@
 #include "store/state_store.hpp"
 
 #include <array>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -35,6 +36,9 @@ using ChangeSet = std::vector<ClaimChange>;
 struct CommitReport {
     size_t inserted = 0, updated = 0, erased = 0;
     double in_force_seconds = 0; // from the start of the commit to the swap
+    // When the (last) swap was issued: every packet from then on sees the
+    // new version (the swap itself returns an RCU grace period later).
+    std::chrono::steady_clock::time_point in_force_at{};
     // Blocked space per family (IPv4 addresses, IPv6 /64s) before and
     // after, and newly blocked (store/impact.hpp).
     std::array<u128, 2> blocked_before{}, blocked_after{}, newly_blocked{};

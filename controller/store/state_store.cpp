@@ -305,7 +305,9 @@ void StateStore::save_feed_status(const std::string& source, const FeedStatus& s
                                 {"latency_p99", s.latency_p99},
                                 {"latency_max", s.latency_max},
                                 {"latency_sum", s.latency_sum},
-                                {"latency_count", s.latency_count}}
+                                {"latency_count", s.latency_count},
+                                {"returned_p50", s.returned_p50},
+                                {"returned_p99", s.returned_p99}}
                          .dump(2) +
                      "\n");
 }
@@ -336,6 +338,8 @@ std::map<std::string, FeedStatus> StateStore::load_feed_statuses() const
         s.latency_max = j.value("latency_max", 0.0);
         s.latency_sum = j.value("latency_sum", 0.0);
         s.latency_count = j.value("latency_count", uint64_t{0});
+        s.returned_p50 = j.value("returned_p50", 0.0);
+        s.returned_p99 = j.value("returned_p99", 0.0);
         out[e.path().stem().string()] = s;
     }
     return out;

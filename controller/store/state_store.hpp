@@ -38,10 +38,14 @@ struct FeedStatus {
     uint64_t versions = 0;     // versions the feed committed
     uint64_t routes = 0;       // routes of the session's table in force
     double last_update = 0;    // unix seconds of the last UPDATE read (0: none)
-    // From an UPDATE line read to its change in force: over the last
+    // From an UPDATE line read to its change in force (the swap issued:
+    // every packet from then on sees it): over the last
     // 10,000 updates, and every update's sum and count.
     double latency_p50 = 0, latency_p99 = 0, latency_max = 0, latency_sum = 0;
     uint64_t latency_count = 0;
+    // To the commit's return: after the swap's RCU grace period, the old
+    // copy's catch-up and the rule store's commit.
+    double returned_p50 = 0, returned_p99 = 0;
 };
 
 class StateStore {

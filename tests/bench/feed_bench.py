@@ -8,9 +8,11 @@ another source.
      carry them) arrive in UPDATE lines of 250 prefixes, then end-of-RIB for both families; the figure is the
      feed's own: from the end-of-RIB line read to the version in force;
   2. --updates single-prefix UPDATEs (announces, then their withdraws),
-     one every --interval-ms; the figure is the feed's: from each UPDATE
-     line read to its change in force in the maps (p50, p99, max), read
-     from its status when the pipe closes.
+     one every --interval-ms; the figures are the feed's: from each UPDATE
+     line read to its change in force in the maps (the swap issued: every
+     packet from then on sees it; p50, p99, max) and to its commit's
+     return (after the swap's RCU grace period, the old copy's catch-up
+     and the store's commit), read from its status when the pipe closes.
 Run once per --coalesce-ms value (default: 2 and 0). Rules only: nothing
 is sent. Needs root; run as
   tests/bench/feed_bench.py BUILD/prefixwall [--updates 10000] [--interval-ms 10]
@@ -147,13 +149,15 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         print("%d rules in force from source bgp; feed: %d initial routes, %d single-prefix updates every %g ms"
               % (len(entries), a.initial, a.updates, a.interval_ms), flush=True)
-        print("  %-12s %22s %10s %10s %10s %9s" % ("coalesce", "end-of-RIB->in force", "p50", "p99", "max", "versions"))
+        print("  %-10s %22s %26s %26s %9s" % ("coalesce", "end-of-RIB->in force", "read->in force p50/p99/max",
+                                                "read->commit returned p50/p99", "versions"))
         for c in a.coalesce_ms:
             subprocess.run([pw, "del", "--source", "feed", "192.0.2.255"], env=env, capture_output=True)
             eor_ms, st = run_feed(pw, env, work, c, a.initial, a.updates, a.interval_ms)
-            print("  %-12s %19.1f ms %7.2f ms %7.2f ms %7.2f ms %9d" % (
+            print("  %-10s %19.1f ms %11.2f / %.2f / %.2f ms %18.2f / %.2f ms %9d" % (
                 "%g ms" % c, eor_ms, st["latency_p50"] * 1000, st["latency_p99"] * 1000,
-                st["latency_max"] * 1000, st["versions"]), flush=True)
+                st["latency_max"] * 1000, st["returned_p50"] * 1000, st["returned_p99"] * 1000,
+                st["versions"]), flush=True)
             # The next round starts from no feed claims (its table is initial again).
             subprocess.run([pw, "sync", "--source", "feed", "--from", "/dev/null", "--force"], env=env,
                            check=True, stdout=subprocess.DEVNULL)

@@ -21,7 +21,11 @@ needs_netns feed
 start_lab pwf
 # BIRD and ExaBGP run under `ip netns exec`: killing the wrapper in pids
 # would leave them running in a deleted namespace.
-lab_cleanup() { pkill -f "$work/exabgp.conf"; pkill -f "$work/bird.conf"; }
+lab_cleanup() {
+  pkill -f "$work/exabgp.conf"; pkill -f "$work/bird.conf"
+  for _ in $(seq 50); do pgrep -f "$work/(exabgp|bird).conf" >/dev/null || return 0; sleep 0.1; done
+  pkill -9 -f "$work/(exabgp|bird).conf"
+}
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 status_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ''))" "$base/state/feeds/rs.json" "$1" 2>/dev/null; }
