@@ -13,7 +13,7 @@ another source.
      packet from then on sees it; p50, p99, max) and to its commit's
      return (after the swap's RCU grace period, the old copy's catch-up
      and the store's commit), read from its status when the pipe closes.
-Run once per --coalesce-ms value (default: 2 and 0). Rules only: nothing
+Run once per --coalesce-ms value (default: 0 and 2). Rules only: nothing
 is sent. Needs root; run as
   tests/bench/feed_bench.py BUILD/prefixwall [--updates 10000] [--interval-ms 10]
 """
@@ -129,7 +129,7 @@ def main():
     ap.add_argument("--updates", type=int, default=10000)
     ap.add_argument("--initial", type=int, default=100000)
     ap.add_argument("--interval-ms", type=float, default=10)
-    ap.add_argument("--coalesce-ms", type=float, nargs="*", default=[2, 0])
+    ap.add_argument("--coalesce-ms", type=float, nargs="*", default=[0, 2])
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("feed_bench: needs root")

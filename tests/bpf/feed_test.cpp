@@ -71,6 +71,16 @@ struct Feed {
     {
     }
     bool line(const std::string& l) { return s.on_line(l, t); }
+    // A session comes up, announces `routes` (one family) with BLACKHOLE
+    // and ends its table: end-of-RIB for both families.
+    void session(const std::vector<std::string>& routes)
+    {
+        line(state("up"));
+        if (!routes.empty())
+            line(announce(routes));
+        line(eor("ipv4"));
+        line(eor("ipv6"));
+    }
     // Moves the test's clock on and does what is due.
     void after(int ms)
     {
@@ -143,9 +153,7 @@ TEST_CASE("feed: live updates within the coalescing window are one version; with
     FeedOptions o = options();
     o.coalesce_s = 0.010;
     Feed f(h, o);
-    f.line(state("up"));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({});
     REQUIRE(f.s.phase() == "up");
     REQUIRE(f.s.status().versions == 1);
 
@@ -194,10 +202,7 @@ TEST_CASE("feed: guards keep broad, private and protected routes out, one line e
     FeedOptions o = options();
     o.sync.guards.protect = {Prefix::parse("198.51.100.53/32")};
     Feed f(h, o);
-    f.line(state("up"));
-    f.line(announce({"10.0.0.0/8", "4.0.0.0/7", "198.51.100.0/24", "203.0.113.0/24"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"10.0.0.0/8", "4.0.0.0/7", "198.51.100.0/24", "203.0.113.0/24"});
     CHECK(claims(h) == 1);
     CHECK(in_force(h, "203.0.113.0/24"));
     CHECK(f.logged("refused 10.0.0.0/8 (private"));
@@ -216,10 +221,7 @@ TEST_CASE("feed: over the max-prefix limit, the last good table stays and the se
     o.max_prefixes = 3;
     o.coalesce_s = 0;
     Feed f(h, o);
-    f.line(state("up"));
-    f.line(announce({"203.0.113.1/32", "203.0.113.2/32"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"203.0.113.1/32", "203.0.113.2/32"});
     REQUIRE(claims(h) == 2);
     f.line(announce({"203.0.113.3/32"}));
     f.after(1);
@@ -236,10 +238,7 @@ TEST_CASE("feed: over the max-prefix limit, the last good table stays and the se
 
     // A new session's initial table over the limit is refused: the claims stay.
     f.line(state("down"));
-    f.line(state("up"));
-    f.line(announce({"198.51.100.1/32", "198.51.100.2/32", "198.51.100.3/32", "198.51.100.4/32"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"198.51.100.1/32", "198.51.100.2/32", "198.51.100.3/32", "198.51.100.4/32"});
     CHECK(f.s.phase() == "over-limit");
     CHECK(f.logged("initial table refused, 4 routes, over --max-prefixes 3"));
     CHECK(claims(h) == 3);
@@ -247,10 +246,7 @@ TEST_CASE("feed: over the max-prefix limit, the last good table stays and the se
 
     // One within it replaces them.
     f.line(state("down"));
-    f.line(state("up"));
-    f.line(announce({"203.0.113.1/32", "203.0.113.2/32", "198.51.100.1/32"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"203.0.113.1/32", "203.0.113.2/32", "198.51.100.1/32"});
     CHECK(f.s.phase() == "up");
     CHECK(claims(h) == 3);
     CHECK(in_force(h, "198.51.100.1/32"));
@@ -272,20 +268,14 @@ TEST_CASE("feed: a new session's table that removes most routes is refused unles
     f.line(eor("ipv6"));
     REQUIRE(claims(h) == 10);
     f.line(state("down"));
-    f.line(state("up"));
-    f.line(announce({"203.0.113.1/32"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"203.0.113.1/32"});
     CHECK(f.s.phase() == "refused");
     CHECK(f.logged("initial table refused: would remove 9 of 10 entries"));
     CHECK(claims(h) == 10);
 
     o.sync.guards.force = true;
     Feed forced(h, o);
-    forced.line(state("up"));
-    forced.line(announce({"203.0.113.1/32"}));
-    forced.line(eor("ipv4"));
-    forced.line(eor("ipv6"));
+    forced.session({"203.0.113.1/32"});
     CHECK(claims(h) == 1);
 }
 
@@ -295,10 +285,7 @@ TEST_CASE("feed: a lost session holds the claims, then withdraws them; any later
     FeedOptions o = options();
     o.hold_after_down_s = 1;
     Feed f(h, o);
-    f.line(state("up"));
-    f.line(announce({"203.0.113.0/24"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"203.0.113.0/24"});
     f.line(state("down"));
     CHECK(f.s.phase() == "down");
     auto holds = h.ctl().store().load_holds();
@@ -315,10 +302,7 @@ TEST_CASE("feed: a lost session holds the claims, then withdraws them; any later
     // The feed gone (a deadline stored, nobody left to act on it): the
     // next session that opens the store withdraws at the deadline.
     Feed g(h, o);
-    g.line(state("up"));
-    g.line(announce({"198.51.100.0/24"}));
-    g.line(eor("ipv4"));
-    g.line(eor("ipv6"));
+    g.session({"198.51.100.0/24"});
     g.s.on_end("end of input");
     REQUIRE(in_force(h, "198.51.100.0/24"));
     h.ctl().hold_claims("bgp", ::time(nullptr) - 1); // as if the hold were over
@@ -333,10 +317,7 @@ TEST_CASE("feed: a new session reaching end-of-RIB replaces held claims and ends
     FeedOptions o = options();
     o.hold_after_down_s = 3600;
     Feed f(h, o);
-    f.line(state("up"));
-    f.line(announce({"203.0.113.0/24", "198.51.100.0/24"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"203.0.113.0/24", "198.51.100.0/24"});
     f.line(state("down"));
     REQUIRE(h.ctl().store().load_holds().contains("bgp"));
     f.line(state("up"));
@@ -371,10 +352,7 @@ TEST_CASE("feed: bad lines are one log line each and change nothing; another API
     FeedOptions o = options();
     o.coalesce_s = 0;
     Feed f(h, o);
-    f.line(state("up"));
-    f.line(announce({"203.0.113.0/24"}));
-    f.line(eor("ipv4"));
-    f.line(eor("ipv6"));
+    f.session({"203.0.113.0/24"});
     REQUIRE(claims(h) == 1);
     CHECK(f.line("{ \"exabgp\": \"4.0.1\", \"type\": \"upd"));
     CHECK(f.line(R"({ "exabgp": "4.0.1", "type": "bogus" })"));
