@@ -2,8 +2,13 @@
 #include "report/exposition.hpp"
 #include "report/load.hpp"
 #include "report/metrics.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 using namespace pw;
 
@@ -142,4 +147,54 @@ TEST_CASE("the metrics render every family once, with bounded prefix series")
     CHECK(t.find("prefixwall_sync_failures_total{source=\"drop\"} 2\n") != std::string::npos);
     CHECK(t.find("prefixwall_interface_attached{interface=\"eth0\",mode=\"native\",match=\"both\"} 1\n") != std::string::npos);
     CHECK(t.find("prefixwall_rules{family=\"ipv4\",action=\"block\",source=\"drop\"} 2\n") != std::string::npos);
+}
+
+TEST_CASE("feed metrics: state, counts, update latency, holds; promtool accepts the exposition")
+{
+    RuleSet rs = sample_rules();
+    LoadSnapshot s;
+    MetricsInput in;
+    in.rules = &rs;
+    in.now = &s;
+    FeedStatus up;
+    up.state = "up";
+    up.pid = ::getpid();
+    up.announced = 7;
+    up.withdrawn = 2;
+    up.versions = 4;
+    up.routes = 5;
+    up.last_update = 1700000000;
+    up.latency_p50 = 0.0005;
+    up.latency_p99 = 0.01;
+    up.latency_sum = 0.02;
+    up.latency_count = 6;
+    in.feeds["rs"] = up;
+    FeedStatus gone = up;
+    gone.pid = 0x3fffffff; // no such process: its last word was "up"
+    in.feeds["old"] = gone;
+    in.holds["old"] = 1700000900;
+    std::string t = render_metrics(in);
+    CHECK(t.find("prefixwall_feed_up{source=\"rs\"} 1\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_up{source=\"old\"} 0\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_state{source=\"old\",state=\"gone\"} 1\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_state{source=\"rs\",state=\"up\"} 1\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_announced_prefixes_total{source=\"rs\"} 7\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_withdrawn_prefixes_total{source=\"rs\"} 2\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_versions_total{source=\"rs\"} 4\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_routes{source=\"rs\"} 5\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_update_latency_seconds{source=\"rs\",quantile=\"0.99\"} 0.01\n") != std::string::npos);
+    CHECK(t.find("prefixwall_feed_update_latency_seconds_count{source=\"rs\"} 6\n") != std::string::npos);
+    CHECK(t.find("prefixwall_hold_until_timestamp_seconds{source=\"old\"} 1700000900\n") != std::string::npos);
+
+    if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+        MESSAGE("promtool is not installed: the exposition is not checked by it");
+        return;
+    }
+    pwtest::TempDir dir("metrics");
+    std::string file = (dir.path / "metrics.txt").string();
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(t.c_str(), f);
+    std::fclose(f);
+    CHECK(std::system(("promtool check metrics < " + file + " >/dev/null 2>&1").c_str()) == 0);
 }
