@@ -217,6 +217,18 @@ void FeedSession::update(const FeedMessage& m, Clock::time_point read_at)
         if (!live_without_session_)
             log_("updates without a session start (ExaBGP restarted the feed?): applied to the claims in force");
         live_without_session_ = true;
+        if (holding_) {
+            // A session is sending updates: it is up, and the claims it
+            // left are not to be withdrawn.
+            try {
+                controller_().release_hold(opts_.source);
+                holding_ = false;
+                held_until_.reset();
+                log_("the session is alive: the hold on its claims is ended");
+            } catch (const std::exception& e) {
+                log_(std::string("error: the hold could not be ended (") + e.what() + ")");
+            }
+        }
         status_.peer = m.peer;
         status_.peer_as = m.peer_as;
         set_state("up");

@@ -378,4 +378,17 @@ TEST_CASE("feed: updates with no session start (ExaBGP restarted the feed) apply
     f.after(1);
     CHECK(in_force(h, "203.0.113.0/24"));
     CHECK(f.logged("updates without a session start"));
+
+    // Respawned while its claims were held (the last feed got SIGTERM):
+    // updates mean the session is alive, and the hold ends.
+    h.ctl().hold_claims("bgp", ::time(nullptr) + 1);
+    Feed g(h, o);
+    g.s.resume_hold(::time(nullptr) + 1);
+    g.line(announce({"198.51.100.0/24"}));
+    g.after(1);
+    CHECK(h.ctl().store().load_holds().empty());
+    std::this_thread::sleep_for(std::chrono::duration<double>(1.1));
+    g.after(1);
+    CHECK(in_force(h, "203.0.113.0/24"));
+    CHECK(in_force(h, "198.51.100.0/24"));
 }
