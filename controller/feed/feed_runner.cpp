@@ -89,6 +89,7 @@ int run_feed(const FeedRun& run)
     std::string buf;
     std::vector<char> chunk(1 << 20);
     Clock::time_point last_status{};
+    std::optional<FeedStatus> written; // what the status file holds
     int rc = 0;
     bool done = false;
     while (!done) {
@@ -137,8 +138,13 @@ int run_feed(const FeedRun& run)
         now = Clock::now();
         session.tick(now);
         lease.release_if_due(now);
+        // At each transition, and at most once a second while it changes.
         if (session.take_transition() || now >= status_due) {
-            state.save_feed_status(source, session.status());
+            FeedStatus s = session.status();
+            if (s != written) {
+                state.save_feed_status(source, s);
+                written = s;
+            }
             last_status = now;
         }
     }

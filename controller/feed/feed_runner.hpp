@@ -3,7 +3,8 @@
 // it; its log goes to stderr, one line per transition), drives a
 // FeedSession, and holds the pin-dir lock only around commits: taken for
 // a burst of updates, given back after 100 ms without one or after one
-// second held, so other commands and `serve` never wait long.
+// second held, so other commands and `serve` never wait long. Its status
+// file is written at each transition, and once a second while it changes.
 #pragma once
 
 #include "feed/feed_session.hpp"

@@ -121,9 +121,7 @@ void FeedSession::session_up(const FeedMessage& m, Clock::time_point now)
 {
     // A new session's table replaces whatever the last one left: pending
     // changes of the old one (a missed "down") are dropped with it.
-    pending_.clear();
-    pending_reads_.clear();
-    pending_since_.reset();
+    drop_pending();
     table_.clear();
     eor_seen_.clear();
     refused_by_guard_ = not_applied_ = 0;
@@ -165,9 +163,7 @@ void FeedSession::on_end(const std::string& why)
 
 void FeedSession::start_hold(const std::string& why)
 {
-    pending_.clear();
-    pending_reads_.clear();
-    pending_since_.reset();
+    drop_pending();
     live_without_session_ = false;
     set_state("down");
     if (holding_) {
@@ -195,9 +191,7 @@ void FeedSession::start_hold(const std::string& why)
 void FeedSession::stop(const std::string& why)
 {
     table_.clear();
-    pending_.clear();
-    pending_reads_.clear();
-    pending_since_.reset();
+    drop_pending();
     log_(why);
 }
 
@@ -352,8 +346,7 @@ void FeedSession::commit_initial(Clock::time_point since, const std::string& why
 void FeedSession::commit_pending()
 {
     if (pending_.empty()) {
-        pending_reads_.clear();
-        pending_since_.reset();
+        drop_pending();
         return;
     }
     ChangeSet changes;
@@ -380,6 +373,12 @@ void FeedSession::commit_pending()
         stop("session with " + status_.peer + ": an update could not be applied: " + e.what() +
              "; the version before it stays; this session's updates are not applied until it restarts");
     }
+    drop_pending();
+}
+
+void FeedSession::drop_pending()
+{
+    pending_.clear();
     pending_reads_.clear();
     pending_since_.reset();
 }

@@ -92,6 +92,8 @@ private:
     void end_of_rib(const FeedMessage& m, Clock::time_point read_at);
     void commit_initial(Clock::time_point since, const std::string& why);
     void commit_pending();
+    // Forgets the live changes not yet committed.
+    void drop_pending();
     void start_hold(const std::string& why);
     void stop(const std::string& why);
     void set_state(const std::string& s);

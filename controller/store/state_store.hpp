@@ -46,6 +46,8 @@ struct FeedStatus {
     // To the commit's return: after the swap's RCU grace period, the old
     // copy's catch-up and the rule store's commit.
     double returned_p50 = 0, returned_p99 = 0;
+
+    bool operator==(const FeedStatus&) const = default;
 };
 
 class StateStore {
