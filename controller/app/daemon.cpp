@@ -8,6 +8,7 @@
 #include "session/reader.hpp"
 
 #include <httplib.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -92,6 +93,11 @@ private:
     {
         SyncRun run{opts_.paths, opts_.capacity, true, [this] { return stop_.stopped(); }};
         SyncOutcome o = run_sync(run, spec_, sync_);
+        // A sync's buffers (entries, change set, table regions) are freed
+        // by now, in this thread's malloc arena, which glibc does not give
+        // back by itself: without this, a daemon keeps the peak of its
+        // largest sync for good.
+        ::malloc_trim(0);
         if (stop_.stopped() && !o.report)
             return;
         log_line(summary_line(o));
