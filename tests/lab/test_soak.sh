@@ -64,19 +64,20 @@ version() {
 }
 # Anonymous memory (heap and stacks): what a leak grows. (The pages of the
 # rule store's file the daemon has touched are mapped too, but they are the
-# kernel's page cache of that file.) A sync holds its change set for a
-# moment, and the first commits under traffic warm the allocator up: the
-# peak of a few samples, from the fourth version change on, is what a leak
-# would keep raising. The samples span three sync intervals, so that both
-# ends of the comparison see a sync in progress.
+# kernel's page cache of that file.) The daemon gives a sync's freed memory
+# back after each sync (malloc_trim), so between syncs its memory falls
+# back to a floor, and a leak raises that floor: the lowest of a few
+# samples, from the fourth version change on. The samples span three sync
+# intervals, so that both ends of the comparison see the daemon between
+# syncs.
 rss() {
-  local max=0 v
+  local min= v
   for _ in $(seq 10); do
     v=$(awk '/RssAnon/ {print $2}' "/proc/$daemon/status" 2>/dev/null || echo 0)
-    [ "$v" -gt "$max" ] && max=$v
+    { [ -z "$min" ] || [ "$v" -lt "$min" ]; } && min=$v
     sleep 0.3
   done
-  echo "$max"
+  echo "$min"
 }
 rss_file() { awk '/RssFile/ {print $2}' "/proc/$daemon/status" 2>/dev/null || echo 0; }
 
