@@ -2,10 +2,11 @@
 /*
  * prefixwall's XDP program: judge the source and/or destination address of
  * every IPv4 and IPv6 packet by its longest matching rule and drop the
- * packet when a judged address's longest match is a block rule.
+ * packet when a judged address's longest match is a block rule (or answer
+ * it and drop it, for a reject rule).
  *
  * One object, loaded once per attachment with that attachment's settings
- * in .rodata (match, dry-run, malformed policy, lookup engine), all loads
+ * in .rodata (match, dry-run, malformed policy, lookup engine, reject rate), all loads
  * sharing the pinned maps of bpf/lib/maps.h. The lookup itself is
  * bpf/lib/lookup.h, shared with the benchmark programs.
  */
@@ -13,6 +14,7 @@
 #include "lib/maps.h"
 #include "lib/lookup.h"
 #include "lib/counters.h"
+#include "lib/reject.h"
 
 const volatile __u8 cfg_match = PW_MATCH_BOTH;
 const volatile __u8 cfg_dry_run = 0;
@@ -35,9 +37,12 @@ static __always_inline void record_last(struct hit *src, struct hit *dst,
 
 /* The verdict for a packet whose judged addresses matched src and dst
  * (action NONE: not judged, or no rule). Every matched rule is counted
- * once; the packet gets one outcome in the global counters. */
-static __always_inline int decide(struct hit *src, struct hit *dst,
-				  __u32 family, __u64 bytes)
+ * once; the packet gets one outcome in the global counters. Block beats
+ * reject (no answer is the narrower promise), either beats monitor and
+ * allow. A reject turns the frame into its answer (bpf/lib/reject.h),
+ * l2_len bytes of Ethernet and VLAN tags before the IP header. */
+static __always_inline int decide(struct xdp_md *ctx, __u32 l2_len, struct hit *src,
+				  struct hit *dst, __u32 family, __u64 bytes)
 {
 	__u8 sa = src->action, da = dst->action;
 	__u32 outcome;
@@ -53,6 +58,16 @@ static __always_inline int decide(struct hit *src, struct hit *dst,
 			outcome = PW_OUTCOME_MONITORED;
 		} else {
 			outcome = PW_OUTCOME_DROPPED;
+			verdict = XDP_DROP;
+		}
+	} else if (sa == PW_ACTION_REJECT || da == PW_ACTION_REJECT) {
+		if (cfg_dry_run) {
+			outcome = PW_OUTCOME_MONITORED;
+		} else if (family == PW_FAMILY_IPV4 ? reject_v4(ctx, l2_len) : reject_v6(ctx, l2_len)) {
+			outcome = PW_OUTCOME_REJECTED;
+			verdict = XDP_TX;
+		} else {
+			outcome = PW_OUTCOME_DROPPED; /* never answered, or over the rate */
 			verdict = XDP_DROP;
 		}
 	} else if (sa == PW_ACTION_MONITOR || da == PW_ACTION_MONITOR) {
@@ -104,7 +119,8 @@ int prefixwall_xdp(struct xdp_md *ctx)
 			src = lookup_v4(version, ip->saddr);
 		if (version && (cfg_match & PW_MATCH_DST))
 			dst = lookup_v4(version, ip->daddr);
-		return decide(&src, &dst, PW_FAMILY_IPV4, bytes);
+		return decide(ctx, (void *)ip - (void *)(long)ctx->data, &src, &dst,
+			      PW_FAMILY_IPV4, bytes);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = parse_ip6hdr(&c);
@@ -116,7 +132,8 @@ int prefixwall_xdp(struct xdp_md *ctx)
 			src = lookup_v6(version, &ip6->saddr);
 		if (version && (cfg_match & PW_MATCH_DST))
 			dst = lookup_v6(version, &ip6->daddr);
-		return decide(&src, &dst, PW_FAMILY_IPV6, bytes);
+		return decide(ctx, (void *)ip6 - (void *)(long)ctx->data, &src, &dst,
+			      PW_FAMILY_IPV6, bytes);
 	}
 
 	count_global(PW_FAMILY_OTHER, PW_OUTCOME_NON_IP, bytes);

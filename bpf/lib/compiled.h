@@ -179,7 +179,7 @@ static __always_inline __u32 cl_verdict_leaf(void *table, __u64 hi, __u64 lo, co
 
 static __always_inline __u8 cl_verdict(void *table, __u64 hi, __u64 lo, const int levels)
 {
-	return (cl_verdict_leaf(table, hi, lo, levels) >> PW_CL_ACTION_SHIFT) & 3;
+	return (cl_verdict_leaf(table, hi, lo, levels) >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK;
 }
 
 /* The longest match and its rule's word in compiled_results: the verdict
@@ -191,7 +191,7 @@ static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 	struct cl_hit hit = {};
 	__u32 leaf = cl_verdict_leaf(table, hi, lo, levels), idx;
 
-	if (!((leaf >> PW_CL_ACTION_SHIFT) & 3))
+	if (!((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK))
 		return hit;
 	if (!(leaf & PW_CL_INDEX_MASK))
 		leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
@@ -200,7 +200,7 @@ static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 		return hit;
 	hit.result = bpf_map_lookup_elem(&compiled_results, &idx);
 	if (hit.result)
-		hit.action = (leaf >> PW_CL_ACTION_SHIFT) & 3;
+		hit.action = (leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK;
 	return hit;
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 const std::array<CommandSpec, 16> kCommands{{
     {"attach", "IFACE [--mode native|generic] [--match src|dst|both] [--engine compiled|trie] "
-               "[--malformed pass|drop] [--dry-run]",
+               "[--malformed pass|drop] [--reject-rate N] [--dry-run]",
      "attach the filter to an interface (again: swap its settings without a gap)",
      "Every attached interface shares one rule set and one set of counters.",
      Operand::interface, true, make_attach},
@@ -19,10 +19,12 @@ const std::array<CommandSpec, 16> kCommands{{
      "With --all --purge, the rules, counters and state go too.", Operand::interface, true, make_detach},
     {"status", "[--json]", "attachments, rule counts per family and action, map capacity", "",
      Operand::none, true, make_status},
-    {"add", "PREFIX... [--action block|allow|monitor] [--source NAME] [--comment TEXT]",
+    {"add", "PREFIX... [--action block|reject|allow|monitor] [--source NAME] [--comment TEXT]",
      "add rules by hand, in force when the command returns",
-     "A prefix is a.b.c.d[/n] or x::y[/n]; host bits are masked with a warning. An allow rule "
-     "inside a block is an exception; a monitor rule counts without dropping.",
+     "A prefix is a.b.c.d[/n] or x::y[/n]; host bits are masked with a warning. A reject rule "
+     "answers TCP with a RST and other packets with ICMP administratively prohibited, then drops "
+     "them (at most --reject-rate answers per second per CPU). An allow rule inside a block is "
+     "an exception; a monitor rule counts without dropping.",
      Operand::prefix, true, make_add},
     {"del", "PREFIX... [--source NAME]", "remove rules (or only one source's claims on them)", "",
      Operand::prefix, true, make_del},

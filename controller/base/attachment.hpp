@@ -5,6 +5,7 @@
 
 #include "base/vocabulary.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace pw {
@@ -17,6 +18,9 @@ struct Attachment {
     bool dry_run = false;
     bool malformed_drop = false;
     Engine engine = Engine::compiled;
+    // Answers per second per CPU for reject rules; the rest are plain drops
+    // (0: never answer).
+    uint32_t reject_rate = 1000;
 };
 
 } // namespace pw

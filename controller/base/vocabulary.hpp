@@ -16,7 +16,20 @@
 namespace pw {
 
 // What a rule does (values as PW_ACTION_*; 0 is never stored).
-enum class Action : uint8_t { block = PW_ACTION_BLOCK, allow = PW_ACTION_ALLOW, monitor = PW_ACTION_MONITOR };
+enum class Action : uint8_t {
+    block = PW_ACTION_BLOCK,
+    allow = PW_ACTION_ALLOW,
+    monitor = PW_ACTION_MONITOR,
+    reject = PW_ACTION_REJECT,
+};
+// Every action, in the order reports list them.
+inline constexpr std::array<Action, 4> kActions{Action::block, Action::reject, Action::allow, Action::monitor};
+// Whether the action stops the packets it matches (block drops them, reject
+// answers and drops them): what the guards and the impact report count.
+constexpr bool stops_traffic(Action a) { return a == Action::block || a == Action::reject; }
+// An action's slot in per-action count arrays of 4 (the rule store keeps
+// them in this order: reject, which came last, took the unused slot 0).
+constexpr size_t action_slot(Action a) { return static_cast<uint8_t>(a) & 3; }
 // How a program is attached.
 enum class XdpMode : uint8_t { native, generic };
 // Which addresses of a packet are judged (values as PW_MATCH_*).
@@ -26,7 +39,8 @@ enum class Engine : uint8_t { trie = PW_ENGINE_TRIE, compiled = PW_ENGINE_COMPIL
 
 static_assert(static_cast<int>(Action::block) == PW_ACTION_BLOCK &&
               static_cast<int>(Action::allow) == PW_ACTION_ALLOW &&
-              static_cast<int>(Action::monitor) == PW_ACTION_MONITOR);
+              static_cast<int>(Action::monitor) == PW_ACTION_MONITOR &&
+              static_cast<int>(Action::reject) == PW_ACTION_REJECT);
 static_assert(static_cast<int>(Match::src) == PW_MATCH_SRC &&
               static_cast<int>(Match::dst) == PW_MATCH_DST &&
               static_cast<int>(Match::both) == PW_MATCH_BOTH);
@@ -40,8 +54,8 @@ struct Named {
     const char* name;
 };
 
-inline constexpr std::array<Named<Action>, 3> kActionNames{
-    {{Action::block, "block"}, {Action::allow, "allow"}, {Action::monitor, "monitor"}}};
+inline constexpr std::array<Named<Action>, 4> kActionNames{
+    {{Action::block, "block"}, {Action::reject, "reject"}, {Action::allow, "allow"}, {Action::monitor, "monitor"}}};
 inline constexpr std::array<Named<XdpMode>, 2> kModeNames{
     {{XdpMode::native, "native"}, {XdpMode::generic, "generic"}}};
 inline constexpr std::array<Named<Match>, 3> kMatchNames{
@@ -52,11 +66,11 @@ inline constexpr std::array<Named<Engine>, 2> kEngineNames{
 // Outcomes and counter families of the global counters: indices into
 // PW_OUTCOME_* / PW_FAMILY_*, named as the reports and metrics show them.
 inline constexpr std::array<const char*, PW_OUTCOME_MAX> kOutcomeNames{
-    "dropped", "allowed", "monitored", "passed", "malformed", "non_ip"};
+    "dropped", "allowed", "monitored", "passed", "malformed", "non_ip", "rejected"};
 inline constexpr std::array<const char*, PW_FAMILY_MAX> kFamilyLabels{"ipv4", "ipv6", "other"};
 static_assert(PW_OUTCOME_DROPPED == 0 && PW_OUTCOME_ALLOWED == 1 && PW_OUTCOME_MONITORED == 2 &&
               PW_OUTCOME_PASSED == 3 && PW_OUTCOME_MALFORMED == 4 && PW_OUTCOME_NON_IP == 5 &&
-              PW_OUTCOME_MAX == 6);
+              PW_OUTCOME_REJECTED == 6 && PW_OUTCOME_MAX == 7);
 static_assert(PW_FAMILY_IPV4 == 0 && PW_FAMILY_IPV6 == 1 && PW_FAMILY_OTHER == 2 && PW_FAMILY_MAX == 3);
 
 const char* action_name(Action a);

@@ -246,7 +246,7 @@ void FeedSession::update(const FeedMessage& m, Clock::time_point read_at)
         std::optional<Refusal> refusal;
         if (!action)
             not_applied_++;
-        else if (*action == Action::block && (refusal = guards_.check_block(p))) {
+        else if (stops_traffic(*action) && (refusal = guards_.check_block(p))) {
             if (++refused_by_guard_ <= kRefusalsLogged)
                 log_("refused " + p.to_string() + " (" + refusal->guard + ": " + refusal->detail + ")" +
                      (refused_by_guard_ == kRefusalsLogged ? "; further refusals are only counted" : ""));

@@ -12,4 +12,5 @@ static_assert(offsetof(pw_rule_value, counter_slot) == 4);
 static_assert(offsetof(pw_rule_value, action) == 8);
 static_assert(sizeof(pw_counter) == 16);
 static_assert(sizeof(pw_last_match) == 16);
-static_assert(PW_GLOBAL_COUNTERS == 18);
+static_assert(PW_GLOBAL_COUNTERS == 21);
+static_assert(PW_CL_ACTION_SHIFT + 3 <= 30 && PW_CL_INDEX_MASK < (1u << PW_CL_ACTION_SHIFT)); // below PW_CL_TAIL

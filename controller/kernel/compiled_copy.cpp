@@ -87,7 +87,7 @@ std::optional<uint8_t> compiled_verdict(std::span<const uint64_t> copy, const Ad
     auto leaf = section_leaf(CompiledCopy::verdict_section(copy), TableKind::verdict, a);
     if (!leaf)
         return std::nullopt;
-    return static_cast<uint8_t>(*leaf >> PW_CL_ACTION_SHIFT & 3);
+    return static_cast<uint8_t>(*leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK);
 }
 
 std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
@@ -96,7 +96,7 @@ std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
     // The verdict; the rule section only when the verdict's leaf does not
     // name the rule itself.
     auto leaf = section_leaf(CompiledCopy::verdict_section(copy), TableKind::verdict, a);
-    if (!leaf || (*leaf >> PW_CL_ACTION_SHIFT & 3) == PW_ACTION_NONE)
+    if (!leaf || (*leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK) == PW_ACTION_NONE)
         return std::nullopt;
     if (!(*leaf & PW_CL_INDEX_MASK))
         leaf = section_leaf(CompiledCopy::rule_section(copy), TableKind::rules, a);
@@ -109,7 +109,7 @@ std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
     CompiledMatch m;
     m.rule_id = static_cast<uint32_t>(result);
     m.counter_slot = static_cast<uint32_t>(result >> 32);
-    m.action = static_cast<uint8_t>(*leaf >> PW_CL_ACTION_SHIFT & 3);
+    m.action = static_cast<uint8_t>(*leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK);
     return m;
 }
 

@@ -67,7 +67,7 @@ UniqueFd Dataplane::load_program(const ProgramSettings& s) const
 
 void Dataplane::attach(Attachment& a) const
 {
-    UniqueFd prog = load_program(ProgramSettings{a.match, a.dry_run, a.malformed_drop, false, a.engine});
+    UniqueFd prog = load_program(ProgramSettings{a.match, a.dry_run, a.malformed_drop, false, a.engine, a.reject_rate});
     links_.attach(a, prog);
 }
 

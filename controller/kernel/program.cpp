@@ -101,6 +101,8 @@ UniqueFd load_program(const fs::path& pin_dir, const Capacity& cap, const Progra
     ro->cfg_record_last = s.record_last;
     ro->cfg_engine = static_cast<__u8>(s.engine);
     ro->cfg_slot_mask = cap.counter_slots - 1;
+    // The reject bucket's cost of one answer (0 answers: never).
+    ro->cfg_reject_interval_ns = s.reject_rate ? 1000000000ull / s.reject_rate : ~0ull;
     if (int err = prefixwall_bpf__load(sk.skel))
         throw sys_error("cannot load the XDP program (maps pinned under " +
                             maps_dir(pin_dir).string() +

@@ -19,6 +19,7 @@ struct ProgramSettings {
     bool malformed_drop = false;
     bool record_last = false; // tests: keep the last verdict in last_match
     Engine engine = Engine::compiled;
+    uint32_t reject_rate = 1000; // answers per second per CPU (0: none)
 };
 
 // Loads one instance. Maps of the layout that libbpf creates are made with

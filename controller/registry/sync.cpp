@@ -219,7 +219,7 @@ FetchedSource fetch_source(const SourceSpec& spec, const SyncOptions& opts, cons
     SortedEntries accepted;
     accepted.reserve(entries.size());
     for (auto& e : entries) {
-        if (spec.action == Action::block) {
+        if (stops_traffic(spec.action)) {
             if (auto refusal = guards.check_block(e.prefix)) {
                 r.refused_by_guard[refusal->guard]++;
                 if (r.refusals.size() < 100)
@@ -258,7 +258,7 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
     size_t previous = 0, i = 0;
     auto add = [&](const SourceEntry& e) {
         r.added++;
-        if (e.action == Action::block)
+        if (stops_traffic(e.action))
             added_blocks.push_back(e.prefix);
         changes.push_back({e.prefix, spec.name, Claim{e.action, e.ref}});
     };

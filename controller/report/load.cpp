@@ -125,8 +125,8 @@ std::vector<SourceLoad> source_loads(const RuleView& rules, const LoadSnapshot& 
     for (const auto& [name, counts] : rules.sources()) {
         SourceLoad& s = by[name];
         s.source = name;
-        for (Action a : {Action::block, Action::allow, Action::monitor}) {
-            if (counts[0][static_cast<int>(a) & 3] + counts[1][static_cast<int>(a) & 3] == 0)
+        for (Action a : kActions) {
+            if (counts[0][action_slot(a)] + counts[1][action_slot(a)] == 0)
                 continue;
             s.action = s.action.empty() ? action_name(a) : "mixed";
         }

@@ -108,8 +108,8 @@ std::string render_metrics(const MetricsInput& in)
     e.family("prefixwall_rules", "gauge", "Prefixes in force, by family, action and source.");
     for (const auto& [name, counts] : rules.sources())
         for (Family f : {Family::v4, Family::v6})
-            for (Action a : {Action::allow, Action::block, Action::monitor})
-                if (uint64_t n = counts[fam_index(f)][static_cast<int>(a) & 3])
+            for (Action a : kActions)
+                if (uint64_t n = counts[fam_index(f)][action_slot(a)])
                     e.sample("prefixwall_rules", {{"family", family_name(f)}, {"action", action_name(a)}, {"source", name}}, n);
     e.family("prefixwall_rules_capacity", "gauge", "Rules each family's map can hold.");
     e.sample("prefixwall_rules_capacity", {{"family", "ipv4"}}, static_cast<uint64_t>(in.capacity.max_rules_v4));

@@ -105,7 +105,7 @@ void print_rules(std::ostream& out, const RuleView& rules, const std::string& so
 
 void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
 {
-    const char* verdict = r.drop ? "drop" : "pass";
+    const char* verdict = r.verdict;
     if (as_json) {
         json j{{"address", r.address.to_string()}, {"match", nullptr}, {"verdict", verdict}};
         if (r.rule) {
@@ -152,10 +152,11 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
                                    {"dry_run", a.dry_run},
                                    {"malformed", a.malformed_drop ? "drop" : "pass"},
                                    {"engine", engine_name(a.engine)},
+                                   {"reject_rate", a.reject_rate},
                                    {"attached", dp && dp->attached(a.ifname)}});
     for (Family f : {Family::v4, Family::v6}) {
         json fam;
-        for (Action a : {Action::block, Action::allow, Action::monitor})
+        for (Action a : kActions)
             fam["rules"][action_name(a)] = rules.count(f, a);
         fam["used"] = rules.count(f);
         fam["capacity"] = dp ? (f == Family::v4 ? dp->capacity().max_rules_v4
@@ -195,15 +196,15 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
     out << "pin dir: " << dp->pin_dir().string() << "\n\ninterfaces:\n";
     if (attachments.empty())
         out << "  (none attached)\n";
-    Table ti({"  INTERFACE", "MODE", "MATCH", "ENGINE", "DRY-RUN", "MALFORMED", "STATE"});
+    Table ti({"  INTERFACE", "MODE", "MATCH", "ENGINE", "DRY-RUN", "MALFORMED", "REJECT/S/CPU", "STATE"});
     for (const auto& i : j["interfaces"])
         ti.add({"  " + i["interface"].get<std::string>(), i["mode"], i["match"], i["engine"],
-                i["dry_run"].get<bool>() ? "yes" : "no", i["malformed"],
+                i["dry_run"].get<bool>() ? "yes" : "no", i["malformed"], i["reject_rate"].dump(),
                 i["attached"].get<bool>() ? "attached" : "MISSING"});
     if (!attachments.empty())
         ti.print(out);
     out << "\nrules:\n";
-    Table tr({"  FAMILY", "BLOCK", "ALLOW", "MONITOR", "USED", "CAPACITY", "TABLE MiB"});
+    Table tr({"  FAMILY", "BLOCK", "REJECT", "ALLOW", "MONITOR", "USED", "CAPACITY", "TABLE MiB"});
     for (Family f : {Family::v4, Family::v6}) {
         const json& fam = j["families"][family_name(f)];
         char table[48];
@@ -211,7 +212,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
                       fam["compiled_table_bytes"].get<double>() / 1048576,
                       fam["compiled_table_capacity_bytes"].get<double>() / 1048576);
         tr.add({std::string("  ") + family_name(f), fam["rules"]["block"].dump(),
-                fam["rules"]["allow"].dump(), fam["rules"]["monitor"].dump(),
+                fam["rules"]["reject"].dump(), fam["rules"]["allow"].dump(), fam["rules"]["monitor"].dump(),
                 fam["used"].dump(), fam["capacity"].dump(), table});
     }
     tr.print(out);

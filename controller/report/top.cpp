@@ -152,9 +152,10 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
             passed_bps += r.second;
         }
         auto monitored = rate_of(PW_OUTCOME_MONITORED);
+        auto rejected = rate_of(PW_OUTCOME_REJECTED);
         o << fit("dropped " + human(dropped.first) + " pps " + human(dropped.second) + " bps | passed " +
                      human(passed_pps) + " pps " + human(passed_bps) + " bps | monitored " +
-                     human(monitored.first) + " pps",
+                     human(monitored.first) + " pps | rejected " + human(rejected.first) + " pps",
                  width)
           << "\n";
 

@@ -517,7 +517,7 @@ void Controller::detach_all(bool purge)
 LookupResult Controller::lookup(const Address& addr) const
 {
     if (!dp_)
-        return LookupResult{addr, std::nullopt, false};
+        return LookupResult{addr, std::nullopt};
     auto r = view();
     return lookup_in(*dp_, r, addr);
 }

@@ -12,7 +12,10 @@ LookupResult lookup_in(const Dataplane& dp, const RuleView& rules, const Address
     r.address = a;
     if (auto v = dp.lookup(a)) {
         r.rule = rules.find_id(v->rule_id);
-        r.drop = v->action == PW_ACTION_BLOCK;
+        if (v->action == PW_ACTION_BLOCK)
+            r.verdict = "drop";
+        else if (v->action == PW_ACTION_REJECT)
+            r.verdict = "reject";
     }
     return r;
 }

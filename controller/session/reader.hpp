@@ -20,7 +20,7 @@ namespace pw {
 struct LookupResult {
     Address address;
     std::optional<Rule> rule; // the longest match in the data plane
-    bool drop = false;
+    const char* verdict = "pass"; // pass, drop or reject
 };
 
 // What the table in force says for `a`, with the rule it names.

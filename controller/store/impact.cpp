@@ -49,7 +49,7 @@ std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region,
     std::vector<Open> stack;
     std::vector<Range> out;
     u128 pos = to_u128(region.first());
-    stack.push_back({to_u128(region.last()), cover && cover->action == Action::block});
+    stack.push_back({to_u128(region.last()), cover && stops_traffic(cover->action)});
     auto close_until = [&](u128 limit, bool all) {
         while (!stack.empty() && (all || stack.back().last < limit)) {
             Open o = stack.back();
@@ -65,7 +65,7 @@ std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region,
         if (!stack.empty() && stack.back().block && pos < first)
             push(out, pos, first - 1);
         pos = first;
-        stack.push_back({last, r.action == Action::block});
+        stack.push_back({last, stops_traffic(r.action)});
         return true;
     });
     close_until(0, true);

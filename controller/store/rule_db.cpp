@@ -56,7 +56,6 @@ std::string claim_key(const std::string& source, const Prefix& p)
     return s;
 }
 
-int action_slot(Action a) { return static_cast<int>(a) & 3; }
 
 std::string count_key(Family f, Action a)
 {
@@ -253,7 +252,7 @@ std::optional<Rule> RuleDb::Read::find_id(uint32_t id) const
 size_t RuleDb::Read::count(Family f) const
 {
     size_t n = 0;
-    for (Action a : {Action::block, Action::allow, Action::monitor})
+    for (Action a : kActions)
         n += count(f, a);
     return n;
 }
@@ -524,7 +523,7 @@ void RuleDb::Write::raise_next_id(uint32_t id)
 void RuleDb::Write::flush()
 {
     for (Family f : {Family::v4, Family::v6}) {
-        for (Action a : {Action::block, Action::allow, Action::monitor}) {
+        for (Action a : kActions) {
             int64_t& d = count_delta_[fam_index(f)][action_slot(a)];
             if (d) {
                 std::string k = count_key(f, a);

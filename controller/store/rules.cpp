@@ -27,13 +27,16 @@ RuleSet& RuleSet::operator=(const RuleSet& o)
 
 Action Rule::action() const
 {
-    bool block = false;
+    // allow beats everything (an exception is meant), block beats reject
+    // (no answer is the narrower promise), any stop beats monitor.
+    bool block = false, reject = false;
     for (const auto& [_, c] : claims) {
         if (c.action == Action::allow)
             return Action::allow;
         block |= c.action == Action::block;
+        reject |= c.action == Action::reject;
     }
-    return block ? Action::block : Action::monitor;
+    return block ? Action::block : reject ? Action::reject : Action::monitor;
 }
 
 std::vector<std::string> Rule::sources() const
@@ -194,7 +197,7 @@ std::vector<std::pair<std::string, SourceCounts>> RuleSet::sources() const
     std::map<std::string, SourceCounts> by;
     for (const auto& [p, r] : rules_)
         for (const auto& [name, c] : r.claims)
-            by[name][fam_index(p.family)][static_cast<int>(c.action) & 3]++;
+            by[name][fam_index(p.family)][action_slot(c.action)]++;
     return {by.begin(), by.end()};
 }
 

@@ -1,7 +1,7 @@
 // The rule set: what is in force, independent of the kernel. A rule is one
 // prefix with a stable id and the claims of every source that lists it;
-// its action is derived from the claims (allow > block > monitor: an
-// explicit exception wins over a block, a block over a mere monitor).
+// its action is derived from the claims (allow > block > reject > monitor: an
+// explicit exception wins over a block, a block over a reject (no answer is the narrower promise), either over a mere monitor).
 #pragma once
 
 #include "base/prefix.hpp"
@@ -47,7 +47,7 @@ struct Rule {
 // What a change means for the data plane's entry of one prefix.
 enum class EntryChange { none, insert, update, erase };
 
-// Claims of one source, by family and claim action (Action's value & 3).
+// Claims of one source, by family and claim action (action_slot()).
 using SourceCounts = std::array<std::array<uint64_t, 4>, 2>;
 
 // Read access to a rule set, wherever it lives: in memory (RuleSet) or in

@@ -177,6 +177,7 @@ std::vector<Attachment> StateStore::load_attachments() const
             at.malformed_drop = a.at("malformed").get<std::string>() == "drop";
             // Attachments saved before engines existed used the trie.
             at.engine = parse_engine(a.value("engine", std::string("trie")));
+            at.reject_rate = a.value("reject_rate", 1000u);
             out.push_back(at);
         }
     } catch (const nlohmann::json::exception& e) {
@@ -195,7 +196,8 @@ void StateStore::save_attachments(const std::vector<Attachment>& list) const
                        {"match", match_name(a.match)},
                        {"dry_run", a.dry_run},
                        {"malformed", a.malformed_drop ? "drop" : "pass"},
-                       {"engine", engine_name(a.engine)}});
+                       {"engine", engine_name(a.engine)},
+                       {"reject_rate", a.reject_rate}});
     write_atomic(kAttachFile, nlohmann::json{{"attachments", arr}}.dump(2) + "\n");
 }
 

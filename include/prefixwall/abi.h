@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define PW_ABI_VERSION 3
+#define PW_ABI_VERSION 4
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires;
  * the address in network byte order. */
@@ -33,6 +33,8 @@ enum pw_action {
 	PW_ACTION_BLOCK = 1,   /* drop (monitor under dry-run) */
 	PW_ACTION_ALLOW = 2,   /* exception inside a block: pass, counted */
 	PW_ACTION_MONITOR = 3, /* pass, counted: what a block would hit */
+	PW_ACTION_REJECT = 4,  /* answer (TCP RST, ICMP/ICMPv6 administratively
+				* prohibited) and drop; monitor under dry-run */
 };
 
 /* Value of both LPM tries. rule_id is the controller's stable id of the
@@ -102,8 +104,9 @@ struct pw_rule_value {
  */
 #define PW_CL_NODE (1u << 31)   /* direct entry: a node index follows */
 #define PW_CL_TAIL (1u << 30)   /* leaf: a tail index follows */
-#define PW_CL_ACTION_SHIFT 28   /* leaf: the rule's action (2 bits) */
-#define PW_CL_INDEX_MASK ((1u << 28) - 1)
+#define PW_CL_ACTION_SHIFT 27   /* leaf: the rule's action (3 bits) */
+#define PW_CL_ACTION_MASK 7u
+#define PW_CL_INDEX_MASK ((1u << 27) - 1)
 #define PW_CL_RULE_DIRECT_BITS 18
 #define PW_CL_RULE_STRIDE 6
 #define PW_CL_VERDICT_DIRECT_BITS 16
@@ -128,7 +131,7 @@ enum pw_cl_header {
 	PW_CL_H_VERDICT = 8, /* rule section: word offset of the verdict section */
 	PW_CL_HEADER_WORDS = 16,
 };
-#define PW_CL_MAGIC 0x70776c3100000002ULL
+#define PW_CL_MAGIC 0x70776c3100000003ULL
 /* Word 0 of compiled_results is never a rule's (index 0 means "no rule"):
  * it holds the generation of the rule store the maps were last made equal
  * to (controller only; see controller/session/controller.cpp). */
@@ -164,7 +167,8 @@ enum pw_outcome {
 	PW_OUTCOME_PASSED = 3, /* IP, no rule matched */
 	PW_OUTCOME_MALFORMED = 4,
 	PW_OUTCOME_NON_IP = 5,
-	PW_OUTCOME_MAX = 6,
+	PW_OUTCOME_REJECTED = 6, /* answered (reject), then dropped */
+	PW_OUTCOME_MAX = 7,
 };
 
 #define PW_GLOBAL_COUNTERS ((int)PW_FAMILY_MAX * (int)PW_OUTCOME_MAX)

@@ -1,5 +1,6 @@
 #include "frame_builder.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <stdexcept>
@@ -103,6 +104,41 @@ Frame& Frame::udp(uint16_t sport, uint16_t dport, size_t payload)
     append16(buf_, static_cast<uint16_t>(8 + payload));
     append16(buf_, 0);
     buf_.resize(at + 8 + payload, 0xab);
+    return *this;
+}
+
+Frame& Frame::tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                  size_t payload)
+{
+    size_t at = buf_.size();
+    append16(buf_, sport);
+    append16(buf_, dport);
+    append16(buf_, static_cast<uint16_t>(seq >> 16));
+    append16(buf_, static_cast<uint16_t>(seq));
+    append16(buf_, static_cast<uint16_t>(ack >> 16));
+    append16(buf_, static_cast<uint16_t>(ack));
+    buf_.push_back(5 << 4); // data offset: 20 bytes
+    buf_.push_back(flags);
+    append16(buf_, 64240); // window
+    append16(buf_, 0);     // checksum
+    append16(buf_, 0);     // urgent pointer
+    buf_.resize(at + 20 + payload, 0xcd);
+    return *this;
+}
+
+Frame& Frame::icmp(uint8_t type, uint8_t code, size_t payload)
+{
+    size_t at = buf_.size();
+    buf_.push_back(type);
+    buf_.push_back(code);
+    buf_.resize(at + 8 + payload, 0xef);
+    return *this;
+}
+
+Frame& Frame::macs(const std::array<uint8_t, 6>& dst, const std::array<uint8_t, 6>& src)
+{
+    std::copy(dst.begin(), dst.end(), buf_.begin());
+    std::copy(src.begin(), src.end(), buf_.begin() + 6);
     return *this;
 }
 

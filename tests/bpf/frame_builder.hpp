@@ -4,6 +4,7 @@
 // raw setters make broken frames on purpose.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,7 +24,16 @@ public:
     // chain built so far.
     Frame& ipv6_ext(uint8_t type, uint8_t next);
     Frame& udp(uint16_t sport = 40000, uint16_t dport = 9, size_t payload = 16);
+    // TCP without options; flags as in the header's byte 13 (0x02 SYN,
+    // 0x10 ACK, 0x04 RST, 0x01 FIN). The checksum is left 0.
+    Frame& tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+               size_t payload = 0);
+    // An ICMP or ICMPv6 header (type, code, 4 bytes of zero) and payload.
+    Frame& icmp(uint8_t type, uint8_t code, size_t payload = 8);
     Frame& arp();
+    // Destination and source MAC (the defaults are 02:00:00:00:00:02 and
+    // ...:01).
+    Frame& macs(const std::array<uint8_t, 6>& dst, const std::array<uint8_t, 6>& src);
     Frame& raw(std::vector<uint8_t> b);
 
     // Finishes lengths and checksums, then applies cut/overrides.

@@ -1,10 +1,12 @@
 // 1,000,000 random and mutated frames through BPF_PROG_TEST_RUN, each
 // judged beside a userspace model of the parser and the lookup: cut at
-// every length, 0 to 3 VLAN tags, IPv4 IHL 0-15, total lengths shorter and
+// every length, 0 to 3 VLAN tags, UDP, TCP and ICMP, IPv4 IHL 0-15, total lengths shorter and
 // longer than the frame, IPv6 payload lengths and extension-header chains,
-// non-IP ethertypes and random bytes. For every frame the verdict, the
-// outcome and the rule each address matched equal the model's; at the end
-// the global counters and the per-rule counts equal the model's sums.
+// non-IP ethertypes and random bytes, with block, reject, allow and
+// monitor rules. For every frame the verdict, the outcome and the rule
+// each address matched equal the model's (for a reject: answered or
+// dropped unanswered, as bpf/lib/reject.h says); at the end the global
+// counters and the per-rule counts equal the model's sums.
 #include "harness.hpp"
 #include "random_rules.hpp"
 
@@ -29,6 +31,68 @@ struct Expect {
 
 unsigned be16(const std::vector<uint8_t>& f, size_t at) { return unsigned(f[at]) << 8 | f[at + 1]; }
 
+// Whether a rejected frame is answered (bpf/lib/reject.h, with a bucket
+// that never runs dry): IP header at l3, its family, the frame's bytes.
+bool answered(const std::vector<uint8_t>& f, size_t l3, Family fam)
+{
+    size_t n = f.size();
+    if ((f[0] & 1) || (f[6] & 1))
+        return false; // multicast or broadcast MAC
+    auto tcp_ok = [&](size_t th, size_t l4_len) {
+        if (th + 20 > n || (f[th + 13] & 0x04))
+            return false; // cut short, or a RST
+        size_t doff = (f[th + 12] >> 4) * 4u;
+        return doff >= 20 && doff <= l4_len;
+    };
+    if (fam == Family::v4) {
+        auto bad = [&](size_t at) {
+            uint32_t a = uint32_t(f[at]) << 24 | f[at + 1] << 16 | f[at + 2] << 8 | f[at + 3];
+            return a == 0 || a == 0xffffffff || a >> 28 == 0xe;
+        };
+        if (bad(l3 + 12) || bad(l3 + 16) || (be16(f, l3 + 6) & 0x1fff))
+            return false;
+        size_t ihl = (f[l3] & 15) * 4u, tot = be16(f, l3 + 2);
+        if (f[l3 + 9] == 6)
+            return tcp_ok(l3 + ihl, tot - ihl);
+        if (f[l3 + 9] == 1) {
+            if (l3 + ihl + 1 > n)
+                return false;
+            unsigned type = f[l3 + ihl];
+            return type != 3 && type != 4 && type != 5 && type != 11 && type != 12;
+        }
+        return true;
+    }
+    auto bad6 = [&](size_t at) {
+        return f[at] == 0xff || std::all_of(&f[at], &f[at] + 16, [](uint8_t b) { return b == 0; });
+    };
+    if (bad6(l3 + 8) || bad6(l3 + 24))
+        return false;
+    size_t total = 40 + be16(f, l3 + 4), off = 40;
+    unsigned next = f[l3 + 6];
+    for (int i = 0; i < 4; i++) {
+        if (next != 0 && next != 43 && next != 60 && next != 44)
+            break;
+        size_t h = l3 + off;
+        if (h + 8 > n)
+            return false;
+        if (next == 44) {
+            if (be16(f, h + 2) & 0xfff8)
+                return false; // a later fragment
+            off += 8;
+        } else {
+            off += (f[h + 1] + 1) * 8u;
+        }
+        next = f[h];
+        if (off > 512)
+            return false;
+    }
+    if (next == 6)
+        return off < total && tcp_ok(l3 + off, total - off);
+    if (next == 58)
+        return l3 + off + 1 <= n && f[l3 + off] >= 128;
+    return true;
+}
+
 // The model of bpf/lib/parsing.h and decide() for match both, no dry-run,
 // malformed frames passed.
 Expect model(const std::vector<uint8_t>& f, const RuleSet& rules)
@@ -50,6 +114,7 @@ Expect model(const std::vector<uint8_t>& f, const RuleSet& rules)
         pos += 4;
     }
     Address src, dst;
+    const size_t l3 = pos;
     if (proto == 0x0800) {
         if (pos + 20 > n || f[pos] >> 4 != 4 || (f[pos] & 15) < 5)
             return malformed(PW_FAMILY_IPV4);
@@ -79,6 +144,10 @@ Expect model(const std::vector<uint8_t>& f, const RuleSet& rules)
     if (has(Action::block)) {
         e.verdict = XDP_DROP;
         e.outcome = PW_OUTCOME_DROPPED;
+    } else if (has(Action::reject)) {
+        bool yes = answered(f, l3, src.family);
+        e.verdict = yes ? XDP_TX : XDP_DROP;
+        e.outcome = yes ? PW_OUTCOME_REJECTED : PW_OUTCOME_DROPPED;
     } else if (has(Action::monitor)) {
         e.outcome = PW_OUTCOME_MONITORED;
     } else if (has(Action::allow)) {
@@ -103,17 +172,18 @@ std::vector<uint8_t> random_frame(std::mt19937_64& rng, const std::vector<Prefix
     unsigned tags = rng() % 8 < 5 ? 0 : 1 + rng() % 3;
     for (unsigned t = 0; t < tags; t++)
         fr.vlan(rng() % 2 ? 0x8100 : 0x88a8, static_cast<uint16_t>(rng() % 4096));
-    unsigned kind = rng() % 10;
+    unsigned kind = rng() % 10, l4 = static_cast<unsigned>(rng() % 3); // UDP, TCP, ICMP
+    const uint8_t proto4 = std::array<uint8_t, 3>{17, 6, 1}[l4], proto6 = std::array<uint8_t, 3>{17, 6, 58}[l4];
     if (kind < 5) {
-        fr.ipv4(pick(Family::v4), pick(Family::v4), 17, static_cast<unsigned>(rng() % 3 ? 0 : rng() % 11));
+        fr.ipv4(pick(Family::v4), pick(Family::v4), proto4, static_cast<unsigned>(rng() % 3 ? 0 : rng() % 11));
         if (rng() % 5 == 0)
             fr.ihl(static_cast<uint8_t>(rng() % 16));
         if (rng() % 5 == 0)
             fr.ipv4_total_length(static_cast<uint16_t>(rng() % 200));
     } else if (kind < 9) {
-        fr.ipv6(pick(Family::v6), pick(Family::v6), rng() % 2 ? 17 : 0);
+        fr.ipv6(pick(Family::v6), pick(Family::v6), rng() % 2 ? proto6 : 0);
         for (unsigned x = rng() % 4; x > 0; x--)
-            fr.ipv6_ext(std::array<uint8_t, 4>{0, 43, 44, 60}[rng() % 4], x > 1 ? 60 : 17);
+            fr.ipv6_ext(std::array<uint8_t, 4>{0, 43, 44, 60}[rng() % 4], x > 1 ? 60 : proto6);
         if (rng() % 5 == 0)
             fr.ipv6_payload_length(static_cast<uint16_t>(rng() % 200));
     } else if (rng() % 2) {
@@ -124,7 +194,13 @@ std::vector<uint8_t> random_frame(std::mt19937_64& rng, const std::vector<Prefix
             b = static_cast<uint8_t>(rng());
         fr.raw(junk);
     }
-    fr.udp(40000, 9, rng() % 64);
+    if (l4 == 0)
+        fr.udp(40000, 9, rng() % 64);
+    else if (l4 == 1)
+        fr.tcp(40000, 443, static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()),
+               static_cast<uint8_t>(rng()), rng() % 64);
+    else // queries and errors of both families
+        fr.icmp(std::array<uint8_t, 8>{0, 3, 8, 11, 1, 2, 128, 135}[rng() % 8], 0, rng() % 64);
     if (rng() % 4 == 0)
         fr.cut(14 + rng() % 90);
     std::vector<uint8_t> f = fr.bytes();
@@ -139,12 +215,13 @@ TEST_CASE("1,000,000 random and mutated frames: verdict, outcome, rules and coun
 {
     std::mt19937_64 rng(20261125);
     pwtest::Harness h;
-    RuleSet rules = pwtest::random_rules(rng, 1000);
+    RuleSet rules = pwtest::random_rules(rng, 1000, true);
     rules = h.commit(rules);
     std::vector<Prefix> prefixes[2];
     for (const auto& [p, _] : rules.rules())
         prefixes[p.family == Family::v4 ? 0 : 1].push_back(p);
-    const ProgramSettings rec{Match::both, false, false, true};
+    ProgramSettings rec{Match::both, false, false, true};
+    rec.reject_rate = UINT32_MAX; // an answer costs 0 ns: the bucket never runs dry
 
     auto g0 = h.dp().global_counters();
     uint64_t rule_events = 0, before_rules = 0;

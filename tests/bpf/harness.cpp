@@ -77,7 +77,8 @@ int Harness::prog(const pw::ProgramSettings& settings)
     s.engine = engine;
     for (auto& [k, fd] : progs_)
         if (k.match == s.match && k.dry_run == s.dry_run &&
-            k.malformed_drop == s.malformed_drop && k.record_last == s.record_last)
+            k.malformed_drop == s.malformed_drop && k.record_last == s.record_last &&
+            k.reject_rate == s.reject_rate)
             return fd.get();
     progs_.emplace_back(s, dp().load_program(s));
     return progs_.back().second.get();
@@ -85,13 +86,21 @@ int Harness::prog(const pw::ProgramSettings& settings)
 
 int Harness::run(const pw::ProgramSettings& s, const std::vector<uint8_t>& frame)
 {
-    std::vector<uint8_t> out(frame.size() + 256);
+    std::vector<uint8_t> out;
+    return run(s, frame, out);
+}
+
+int Harness::run(const pw::ProgramSettings& s, const std::vector<uint8_t>& frame,
+                 std::vector<uint8_t>& out)
+{
+    out.assign(frame.size() + 256, 0);
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
                 .data_out = out.data(), .data_size_in = static_cast<__u32>(frame.size()),
                 .data_size_out = static_cast<__u32>(out.size()), .repeat = 1);
     int err = bpf_prog_test_run_opts(prog(s), &opts);
     if (err)
         return -errno;
+    out.resize(opts.data_size_out);
     return static_cast<int>(opts.retval);
 }
 

@@ -52,6 +52,9 @@ public:
     // Runs one frame; returns the XDP verdict, or -errno when the kernel
     // refuses the frame.
     int run(const pw::ProgramSettings& s, const std::vector<uint8_t>& frame);
+    // The same, and the frame as the program left it (an XDP_TX answer).
+    int run(const pw::ProgramSettings& s, const std::vector<uint8_t>& frame,
+            std::vector<uint8_t>& out);
 
 private:
     std::string root_, state_dir_;

@@ -6,7 +6,13 @@
                                         after TIMEOUT seconds of silence)
   traffic.py tcp-accept PORT TIMEOUT    accept one connection
   traffic.py tcp-connect ADDR PORT TIMEOUT  exit 0 if the handshake completes
+  traffic.py tcp-listen PORT SECONDS    accept (and close) connections for SECONDS
+  traffic.py tcp-probe ADDR PORT TIMEOUT    print how a connect ends: connected,
+                                        refused MS (milliseconds), timeout or
+                                        error ERRNO-NAME
 """
+import errno
+import time
 import socket
 import sys
 
@@ -59,6 +65,35 @@ def main(argv):
                 return 0
         except OSError:
             return 1
+    if cmd == "tcp-listen":
+        port, seconds = int(argv[2]), float(argv[3])
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::", port))
+            s.listen(16)
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                s.settimeout(max(0.01, end - time.monotonic()))
+                try:
+                    conn, _ = s.accept()
+                    conn.close()
+                except socket.timeout:
+                    pass
+        return 0
+    if cmd == "tcp-probe":
+        addr, port, timeout = argv[2], int(argv[3]), float(argv[4])
+        start = time.monotonic()
+        try:
+            with socket.create_connection((addr, port), timeout=timeout):
+                print("connected")
+        except ConnectionRefusedError:
+            print("refused %.1f" % ((time.monotonic() - start) * 1000))
+        except socket.timeout:
+            print("timeout")
+        except OSError as e:
+            print("error %s" % errno.errorcode.get(e.errno, e.errno))
+        return 0
     print("traffic.py: unknown command %r" % cmd, file=sys.stderr)
     return 2
 

@@ -29,11 +29,13 @@ inline Address random_address(std::mt19937_64& rng, Family f)
 }
 
 // Nested prefixes: each new rule is, half the time, carved inside an
-// existing one, so the set has deep chains of more-specific rules.
-inline RuleSet random_rules(std::mt19937_64& rng, size_t per_family)
+// existing one, so the set has deep chains of more-specific rules. With
+// `reject`, a quarter of them reject (in place of half the blocks).
+inline RuleSet random_rules(std::mt19937_64& rng, size_t per_family, bool reject = false)
 {
     RuleSet rs;
-    const Action actions[] = {Action::block, Action::block, Action::allow, Action::monitor};
+    const Action actions[] = {Action::block, reject ? Action::reject : Action::block, Action::allow,
+                              Action::monitor};
     for (Family f : {Family::v4, Family::v6}) {
         std::vector<Prefix> made;
         unsigned maxl = max_len(f);

@@ -143,7 +143,7 @@ TEST_CASE("compiled table: a buffer too small is refused")
 TEST_CASE("compiled table: 400,000 addresses over random nested rules agree with the reference")
 {
     std::mt19937_64 rng(20261125);
-    RuleSet rules = pwtest::random_rules(rng, 20000);
+    RuleSet rules = pwtest::random_rules(rng, 20000, true);
     std::vector<Prefix> prefixes[2];
     for (const auto& [p, _] : rules.rules())
         prefixes[p.family == Family::v4 ? 0 : 1].push_back(p);
@@ -174,7 +174,7 @@ TEST_CASE("compiled table: 100 patched change batches equal a full rebuild over 
     // controller does; after every batch it must answer exactly as a table
     // built from scratch. Result index = rule id.
     std::mt19937_64 rng(20261201);
-    RuleSet rules = pwtest::random_rules(rng, 20000);
+    RuleSet rules = pwtest::random_rules(rng, 20000, true);
     auto index = [](const RuleEntry& r) { return r.id; };
     const Action actions[] = {Action::block, Action::allow, Action::monitor};
     std::vector<uint64_t> live[2], fresh;

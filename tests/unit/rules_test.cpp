@@ -84,6 +84,29 @@ TEST_CASE("longest match prefers the most specific prefix of the right family")
 TEST_CASE("actions parse by name only")
 {
     CHECK(parse_action("allow") == Action::allow);
+    CHECK(parse_action("reject") == Action::reject);
     CHECK_THROWS_WITH_AS(parse_action("deny"),
-                         "bad action 'deny': expected block, allow or monitor", Error);
+                         "bad action 'deny': expected block, reject, allow or monitor", Error);
+}
+
+TEST_CASE("a rule's action from its claims: allow, then block, then reject, then monitor")
+{
+    auto rule = [](std::initializer_list<Action> actions) {
+        Rule r;
+        int i = 0;
+        for (Action a : actions)
+            r.claims.emplace("s" + std::to_string(i++), Claim{a, ""});
+        return r.action();
+    };
+    CHECK(rule({Action::reject}) == Action::reject);
+    CHECK(rule({Action::reject, Action::monitor}) == Action::reject);
+    CHECK(rule({Action::reject, Action::block}) == Action::block);
+    CHECK(rule({Action::monitor, Action::reject, Action::allow}) == Action::allow);
+    CHECK(rule({Action::monitor}) == Action::monitor);
+    CHECK(stops_traffic(Action::reject));
+    CHECK(stops_traffic(Action::block));
+    CHECK_FALSE(stops_traffic(Action::monitor));
+    // Reject took the count slot no other action used.
+    CHECK(action_slot(Action::reject) == 0);
+    CHECK(action_slot(Action::block) == 1);
 }

@@ -23,7 +23,11 @@ public:
              "the lookup: the compiled table, or the kernel LPM trie (the reference)")
             ("malformed", po::value(&malformed_)->default_value("pass")->value_name("pass|drop"),
              "what happens to IP packets whose headers are cut or malformed")
-            ("dry-run", po::bool_switch(&dry_run_), "count what would be dropped as monitored, drop nothing");
+            ("reject-rate", po::value(&reject_rate_)->default_value(1000)->value_name("N"),
+             "answers to reject rules per second per CPU; the rest are dropped without an answer "
+             "(0: never answer)")
+            ("dry-run", po::bool_switch(&dry_run_),
+             "count what would be dropped or rejected as monitored, drop nothing");
     }
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
     {
@@ -37,6 +41,7 @@ public:
             throw UsageError("attach: bad --malformed '" + malformed_ + "': expected pass or drop");
         a.malformed_drop = malformed_ == "drop";
         a.engine = parse_engine(engine_);
+        a.reject_rate = reject_rate_;
         Controller c(ctx.global.paths, ctx.global.capacity, true);
         c.attach(a);
         ctx.out << "attached " << a.ifname << " (" << mode_name(a.mode) << ", match "
@@ -48,6 +53,7 @@ public:
 
 private:
     std::string mode_, match_, malformed_, engine_;
+    uint32_t reject_rate_ = 1000;
     bool dry_run_ = false;
 };
 

@@ -32,8 +32,9 @@ public:
     void options(po::options_description& o) override
     {
         o.add_options()
-            ("action", po::value(&action_)->default_value("block")->value_name("block|allow|monitor"),
-             "block drops; allow makes an exception inside a block; monitor only counts")
+            ("action", po::value(&action_)->default_value("block")->value_name("block|reject|allow|monitor"),
+             "block drops; reject answers (TCP RST, ICMP administratively prohibited) and drops; "
+             "allow makes an exception inside a block; monitor only counts")
             ("source", po::value(&source_)->default_value("cli")->value_name("NAME"),
              "the source the claims belong to")
             ("comment", po::value(&comment_)->default_value("")->value_name("TEXT"),

@@ -27,7 +27,7 @@ public:
              "a file, http(s):// URL or - ; several are parts of one list, in order")
             ("format", po::value(&format_)->value_name("F"),
              "plain, spamhaus, spamhaus-json, zapret, rkn-xml, pfx2as or auto (detect)")
-            ("action", po::value(&action_)->value_name("block|allow|monitor"), "the claims' action (block)")
+            ("action", po::value(&action_)->value_name("block|reject|allow|monitor"), "the claims' action (block)")
             ("config", po::value(&config_)->value_name("FILE"), "sync every source of a configuration file")
             ("rkn-block-types", po::value(&block_types_)->value_name("ip,domain,..."),
              "which blockTypes of an RKN dump block by address (ip)")
