@@ -15,6 +15,7 @@
 #include "lib/lookup.h"
 #include "lib/counters.h"
 #include "lib/reject.h"
+#include "lib/capture.h"
 
 const volatile __u8 cfg_match = PW_MATCH_BOTH;
 const volatile __u8 cfg_dry_run = 0;
@@ -46,7 +47,7 @@ static __always_inline int decide(struct xdp_md *ctx, __u32 l2_len, struct hit *
 {
 	__u8 sa = src->action, da = dst->action;
 	__u32 outcome;
-	int verdict = XDP_PASS;
+	int verdict = XDP_PASS, captured = 0;
 
 	if (sa)
 		count_rule(src, bytes);
@@ -63,9 +64,11 @@ static __always_inline int decide(struct xdp_md *ctx, __u32 l2_len, struct hit *
 	} else if (sa == PW_ACTION_REJECT || da == PW_ACTION_REJECT) {
 		if (cfg_dry_run) {
 			outcome = PW_OUTCOME_MONITORED;
-		} else if (family == PW_FAMILY_IPV4 ? reject_v4(ctx, l2_len) : reject_v6(ctx, l2_len)) {
+		} else if (family == PW_FAMILY_IPV4 ? reject_v4(ctx, l2_len, src, dst)
+						    : reject_v6(ctx, l2_len, src, dst)) {
 			outcome = PW_OUTCOME_REJECTED;
 			verdict = XDP_TX;
+			captured = 1; /* before the frame became the answer */
 		} else {
 			outcome = PW_OUTCOME_DROPPED; /* never answered, or over the rate */
 			verdict = XDP_DROP;
@@ -78,6 +81,8 @@ static __always_inline int decide(struct xdp_md *ctx, __u32 l2_len, struct hit *
 		outcome = PW_OUTCOME_PASSED;
 	}
 	count_global(family, outcome, bytes);
+	if (!captured)
+		capture(ctx, src, dst, family, outcome);
 	if (cfg_record_last)
 		record_last(src, dst, verdict, outcome);
 	return verdict;

@@ -25,6 +25,8 @@ packages=(
   man-db
   # soak: counts packets that get through at the lab server
   iptables
+  # capture test: reads the pcapng files back
+  tcpdump
   # BGP feeds: ExaBGP runs `prefixwall feed`, BIRD 2 is the lab's (and a
   # fleet's) route server
   exabgp bird2

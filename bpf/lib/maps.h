@@ -133,6 +133,50 @@ struct {
 	__uint(max_entries, PW_GLOBAL_COUNTERS);
 } global_counters SEC(".maps");
 
+/* Captures (include/prefixwall/abi.h, PW_CAPTURE_*; bpf/lib/capture.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} capture_active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pw_capture_filter);
+	__uint(max_entries, PW_CAPTURE_SLOTS);
+} capture_filters SEC(".maps");
+
+/* The inner-map template: each capture puts a ring of its own size. */
+struct capture_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 16);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, PW_CAPTURE_SLOTS);
+	__array(values, struct capture_ring);
+} capture_rings SEC(".maps");
+
+/* Records lost to a full ring, per slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, PW_CAPTURE_SLOTS);
+} capture_lost SEC(".maps");
+
+/* Matching packets seen per slot and CPU, for sampling. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, PW_CAPTURE_SLOTS);
+} capture_seen SEC(".maps");
+
 /* Tests only (cfg_record_last): the rules the last packet matched. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

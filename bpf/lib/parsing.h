@@ -20,6 +20,17 @@
 
 #define PW_MAX_VLAN_TAGS 2
 
+/* The frame's length. The subtraction stays 64-bit: the verifier refuses
+ * 32-bit pointer arithmetic, which clang would otherwise narrow it to. */
+static __always_inline __u32 frame_len(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__s64 len = end - data;
+
+	asm volatile("" : "+r"(len));
+	return (__u32)len;
+}
+
 struct cursor {
 	void *pos;
 	void *end;

@@ -20,7 +20,8 @@
  * a broadcast, multicast or unspecified address or MAC. A per-CPU token
  * bucket (cfg_reject_interval_ns per answer, a second's worth of burst)
  * turns answers beyond the rate into plain drops, so a flood of rejected
- * packets is never amplified.
+ * packets is never amplified. A running capture gets the packet as it
+ * came, before it becomes its answer.
  */
 #ifndef PW_BPF_REJECT_H
 #define PW_BPF_REJECT_H
@@ -28,6 +29,7 @@
 #include <linux/in.h>
 #include <linux/tcp.h>
 #include "parsing.h"
+#include "capture.h"
 
 /* ICMP and ICMPv6 share the layout of the first 8 bytes of an error
  * (linux/icmp.h pulls in libc headers, so they are spelled out here). */
@@ -153,13 +155,7 @@ static __always_inline int move_l2(struct xdp_md *ctx, __u32 l2_len, __u32 grow)
 /* Cuts or grows the frame's tail so that it is `len` bytes long. */
 static __always_inline int set_frame_len(struct xdp_md *ctx, __u32 len)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__s64 have = end - data;
-
-	/* Keeps the subtraction 64-bit: the verifier refuses 32-bit pointer
-	 * arithmetic, which clang would otherwise narrow it to. */
-	asm volatile("" : "+r"(have));
-	return bpf_xdp_adjust_tail(ctx, (int)((__s64)len - have));
+	return bpf_xdp_adjust_tail(ctx, (int)len - (int)frame_len(ctx));
 }
 
 /* What a reject needs from the TCP segment it answers. */
@@ -231,7 +227,8 @@ static __always_inline void ipv4_write(struct iphdr *ip, __be32 saddr, __be32 da
 
 /* IPv4: the frame (L2 header of l2_len bytes) becomes its answer. Returns
  * 1 when it is one, 0 for a plain drop. */
-static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len)
+static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len, struct hit *src,
+				     struct hit *dst)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -264,6 +261,7 @@ static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len)
 			return 0;
 		if (!reject_token())
 			return 0;
+		capture(ctx, src, dst, PW_FAMILY_IPV4, PW_OUTCOME_REJECTED);
 		if (set_frame_len(ctx, l2_len + sizeof(*ip) + sizeof(*th)))
 			return 0;
 		data = (void *)(long)ctx->data;
@@ -297,6 +295,7 @@ static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len)
 	quote = ihl + 8 < tot_len ? ihl + 8 : tot_len;
 	if (!reject_token())
 		return 0;
+	capture(ctx, src, dst, PW_FAMILY_IPV4, PW_OUTCOME_REJECTED);
 	{
 		const __u32 grow = sizeof(struct iphdr) + sizeof(struct pw_icmphdr);
 		struct pw_icmphdr *ic;
@@ -354,7 +353,8 @@ static __always_inline __u32 csum_pseudo6(const struct in6_addr *s, const struct
 
 /* IPv6: as reject_v4. Extension headers are walked (up to
  * PW_IPV6_EXT_MAX) to find TCP, an ICMPv6 error or a later fragment. */
-static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len)
+static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hit *src,
+				     struct hit *dst)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -406,6 +406,7 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len)
 			return 0;
 		if (!reject_token())
 			return 0;
+		capture(ctx, src, dst, PW_FAMILY_IPV6, PW_OUTCOME_REJECTED);
 		if (set_frame_len(ctx, l2_len + sizeof(*ip6) + sizeof(*th)))
 			return 0;
 		data = (void *)(long)ctx->data;
@@ -432,6 +433,7 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len)
 	quote = total < PW_ICMP6_MAX_QUOTE ? total : PW_ICMP6_MAX_QUOTE;
 	if (!reject_token())
 		return 0;
+	capture(ctx, src, dst, PW_FAMILY_IPV6, PW_OUTCOME_REJECTED);
 	{
 		const __u32 grow = sizeof(struct ipv6hdr) + sizeof(struct pw_icmphdr);
 		struct pw_icmphdr *ic;

@@ -35,7 +35,9 @@ const po::option_description* option_named(const po::options_description& opts, 
 {
     if (a.size() < 2 || a[0] != '-' || a == "--")
         return nullptr;
-    std::string name = a.substr(a[1] == '-' ? 2 : 1);
+    if (a[1] != '-') // a short option: Boost matches it with its dash ("-w")
+        return opts.find_nothrow(a.substr(0, 2), false);
+    std::string name = a.substr(2);
     return opts.find_nothrow(name.substr(0, name.find('=')), false);
 }
 

@@ -9,7 +9,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-const std::array<CommandSpec, 16> kCommands{{
+const std::array<CommandSpec, 17> kCommands{{
     {"attach", "IFACE [--mode native|generic] [--match src|dst|both] [--engine compiled|trie] "
                "[--malformed pass|drop] [--reject-rate N] [--dry-run]",
      "attach the filter to an interface (again: swap its settings without a gap)",
@@ -39,6 +39,13 @@ const std::array<CommandSpec, 16> kCommands{{
      "a live view of the busiest prefixes (keys: p b t y, q quits)", "", Operand::none, true, make_top},
     {"metrics", "[--output FILE] [--metrics-top-k K]", "the Prometheus text exposition, once", "",
      Operand::none, true, make_metrics},
+    {"capture", "[--rule PREFIX | --source NAME] [--outcome O[,O]] [--interface IFACE] [--count N] "
+                "[--duration S] [--snaplen N] [--sample 1/N] -w FILE|-",
+     "write the packets the data plane judges as pcapng, each tagged with its rule and outcome",
+     "The data plane copies packets into a ring buffer only while a capture runs (up to 8 at once). "
+     "A full ring loses packets, and the capture says how many. Each packet's comment names the rule, "
+     "its sources and the outcome (tshark -V, Wireshark). Ctrl-C stops.",
+     Operand::none, true, make_capture},
     {"sync", "--source NAME --from LOCATION... [--format F] [--action A] | --config FILE [--source NAME] "
              "[--dry-run] [--json] [guards]",
      "make a source's rules equal a registry, as one version",

@@ -36,6 +36,8 @@ enum class PinnedMap {
     rule_counters, slot_owner, slot_ring, slot_ring_ctl, global_counters,
     // Tests only: the rules the last judged packet matched.
     last_match,
+    // Captures (kernel/capture_slots.cpp).
+    capture_active, capture_filters, capture_rings, capture_lost,
     count
 };
 
@@ -68,6 +70,10 @@ inline constexpr std::array<PinnedMapSpec, static_cast<size_t>(PinnedMap::count)
     {PinnedMap::slot_ring_ctl, "slot_ring_ctl", MapOwner::program, nullptr},
     {PinnedMap::global_counters, "global_counters", MapOwner::program, nullptr},
     {PinnedMap::last_match, "last_match", MapOwner::program, nullptr},
+    {PinnedMap::capture_active, "capture_active", MapOwner::program, nullptr},
+    {PinnedMap::capture_filters, "capture_filters", MapOwner::program, nullptr},
+    {PinnedMap::capture_rings, "capture_rings", MapOwner::program, nullptr},
+    {PinnedMap::capture_lost, "capture_lost", MapOwner::program, nullptr},
 }};
 
 constexpr const PinnedMapSpec& spec_of(PinnedMap m) { return kPinnedMaps[static_cast<size_t>(m)]; }

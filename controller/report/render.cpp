@@ -1,5 +1,7 @@
 #include "report/render.hpp"
 
+#include "kernel/capture_slots.hpp"
+
 #include "kernel/compiled_copy.hpp"
 #include "report/rates.hpp"
 
@@ -143,6 +145,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
     auto rules = c.view();
     json j;
     j["pin_dir"] = dp ? dp->pin_dir().string() : "";
+    j["captures"] = dp ? running_captures(dp->pin_dir()) : 0;
     j["interfaces"] = json::array();
     for (const auto& a : attachments)
         j["interfaces"].push_back({{"interface", a.ifname},
@@ -193,7 +196,10 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
         out << "no prefixwall maps pinned (nothing attached, no rules)\n";
         return;
     }
-    out << "pin dir: " << dp->pin_dir().string() << "\n\ninterfaces:\n";
+    out << "pin dir: " << dp->pin_dir().string() << "\n";
+    if (unsigned n = j["captures"].get<unsigned>())
+        out << "captures running: " << n << " (of " << PW_CAPTURE_SLOTS << ")\n";
+    out << "\ninterfaces:\n";
     if (attachments.empty())
         out << "  (none attached)\n";
     Table ti({"  INTERFACE", "MODE", "MATCH", "ENGINE", "DRY-RUN", "MALFORMED", "REJECT/S/CPU", "STATE"});

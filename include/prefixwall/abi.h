@@ -195,6 +195,44 @@ struct pw_slot_ring_ctl {
 	__u64 tail; /* written by the controller */
 };
 
+/*
+ * Captures (prefixwall capture). Up to PW_CAPTURE_SLOTS captures run at
+ * once, each in a slot: its filter in capture_filters, its own ring buffer
+ * in capture_rings (a BPF_MAP_TYPE_RINGBUF the capture creates and puts in
+ * the slot), its losses in capture_lost. capture_active[0] counts the
+ * slots in use; the data plane reads it once per packet and does nothing
+ * more while it is 0. A packet that matches a slot's filter is copied
+ * into that slot's ring (up to its snaplen) before it is dropped, answered
+ * or passed.
+ */
+#define PW_CAPTURE_SLOTS 8
+#define PW_CAPTURE_MAX_SNAPLEN 1536
+
+struct pw_capture_filter {
+	__u32 active;   /* 1 while a capture owns the slot */
+	__u32 owner;    /* the capture's pid (a dead owner's slot is reclaimed) */
+	__u32 rule_id;  /* only packets this rule matched, by src or dst (0: any) */
+	__u32 ifindex;  /* only packets received on this interface (0: any) */
+	__u32 outcomes; /* bit (1 << PW_OUTCOME_*) per outcome kept (0: any) */
+	__u32 sample;   /* one in `sample` matching packets (0 or 1: all) */
+	__u32 snaplen;  /* bytes kept per packet (at most PW_CAPTURE_MAX_SNAPLEN) */
+	__u32 pad;
+};
+
+/* One captured packet, as the data plane writes it in a ring. */
+struct pw_capture_record {
+	__u64 ktime_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex;    /* the interface it was received on */
+	__u32 len;        /* the frame's length */
+	__u32 caplen;     /* bytes of it in data */
+	__u32 src_rule_id; /* the rules its addresses matched (0: none) */
+	__u32 dst_rule_id;
+	__u8 outcome;     /* PW_OUTCOME_* */
+	__u8 family;      /* PW_FAMILY_* */
+	__u8 pad[2];
+	__u8 data[PW_CAPTURE_MAX_SNAPLEN];
+};
+
 /* Debug record of the last judged packet, kept only when the program is
  * loaded with cfg_record_last (tests): which rule each address matched. */
 struct pw_last_match {

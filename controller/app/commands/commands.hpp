@@ -25,6 +25,8 @@ std::unique_ptr<Command> make_export();
 std::unique_ptr<Command> make_stats();
 std::unique_ptr<Command> make_top();
 std::unique_ptr<Command> make_metrics();
+// capture.cpp: copies of judged packets, as pcapng.
+std::unique_ptr<Command> make_capture();
 // meta.cpp: about prefixwall itself.
 std::unique_ptr<Command> make_help();
 std::unique_ptr<Command> make_version();
