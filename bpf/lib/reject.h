@@ -158,6 +158,24 @@ static __always_inline int set_frame_len(struct xdp_md *ctx, __u32 len)
 	return bpf_xdp_adjust_tail(ctx, (int)len - (int)frame_len(ctx));
 }
 
+/* Reshapes the frame for its answer: `grow` bytes more at the head (the
+ * L2 header moved to the front), then cut to `len` bytes, MACs swapped.
+ * Every packet pointer is stale afterwards. 0 on success. */
+static __always_inline int reshape(struct xdp_md *ctx, __u32 l2_len, __u32 grow, __u32 len)
+{
+	struct ethhdr *eth;
+
+	if (grow && (bpf_xdp_adjust_head(ctx, -(int)grow) || move_l2(ctx, l2_len, grow)))
+		return -1;
+	if (set_frame_len(ctx, len))
+		return -1;
+	eth = (void *)(long)ctx->data;
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
+		return -1;
+	swap_macs(eth);
+	return 0;
+}
+
 /* What a reject needs from the TCP segment it answers. */
 struct tcp_seen {
 	__be16 sport, dport;
@@ -262,16 +280,14 @@ static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len, struct hi
 		if (!reject_token())
 			return 0;
 		capture(ctx, src, dst, PW_FAMILY_IPV4, PW_OUTCOME_REJECTED);
-		if (set_frame_len(ctx, l2_len + sizeof(*ip) + sizeof(*th)))
+		if (reshape(ctx, l2_len, 0, l2_len + sizeof(*ip) + sizeof(*th)))
 			return 0;
 		data = (void *)(long)ctx->data;
 		end = (void *)(long)ctx->data_end;
-		eth = data;
 		ip = data + l2_len;
 		th = (void *)(ip + 1);
-		if ((void *)(th + 1) > end || (void *)(eth + 1) > end)
+		if ((void *)(th + 1) > end)
 			return 0;
-		swap_macs(eth);
 		ipv4_write(ip, daddr, saddr, IPPROTO_TCP, 0, sizeof(*ip) + sizeof(*th));
 		tcp_write_rst(th, &s);
 		sum = (daddr & 0xffff) + (daddr >> 16) + (saddr & 0xffff) + (saddr >> 16) +
@@ -300,22 +316,16 @@ static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len, struct hi
 		const __u32 grow = sizeof(struct iphdr) + sizeof(struct pw_icmphdr);
 		struct pw_icmphdr *ic;
 
-		if (bpf_xdp_adjust_head(ctx, -(int)grow))
-			return 0;
-		if (move_l2(ctx, l2_len, grow))
-			return 0;
-		if (set_frame_len(ctx, l2_len + grow + quote))
+		if (reshape(ctx, l2_len, grow, l2_len + grow + quote))
 			return 0;
 		data = (void *)(long)ctx->data;
 		end = (void *)(long)ctx->data_end;
-		eth = data;
 		if (l2_len > PW_MAX_L2_LEN)
 			return 0;
 		ip = data + l2_len;
 		ic = (void *)(ip + 1);
-		if ((void *)(eth + 1) > end || (void *)(ic + 1) > end)
+		if ((void *)(ic + 1) > end)
 			return 0;
-		swap_macs(eth);
 		ipv4_write(ip, daddr, saddr, IPPROTO_ICMP, 0xc0, grow + quote);
 		__builtin_memset(ic, 0, sizeof(*ic));
 		ic->type = PW_ICMP_DEST_UNREACH;
@@ -407,16 +417,14 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hi
 		if (!reject_token())
 			return 0;
 		capture(ctx, src, dst, PW_FAMILY_IPV6, PW_OUTCOME_REJECTED);
-		if (set_frame_len(ctx, l2_len + sizeof(*ip6) + sizeof(*th)))
+		if (reshape(ctx, l2_len, 0, l2_len + sizeof(*ip6) + sizeof(*th)))
 			return 0;
 		data = (void *)(long)ctx->data;
 		end = (void *)(long)ctx->data_end;
-		eth = data;
 		ip6 = data + l2_len;
 		th = (void *)(ip6 + 1);
-		if ((void *)(th + 1) > end || (void *)(eth + 1) > end)
+		if ((void *)(th + 1) > end)
 			return 0;
-		swap_macs(eth);
 		ipv6_write(ip6, &daddr, &saddr, IPPROTO_TCP, sizeof(*th));
 		tcp_write_rst(th, &s);
 		sum = csum_pseudo6(&daddr, &saddr, IPPROTO_TCP, sizeof(*th));
@@ -439,22 +447,16 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hi
 		struct pw_icmphdr *ic;
 		__u32 sum;
 
-		if (bpf_xdp_adjust_head(ctx, -(int)grow))
-			return 0;
-		if (move_l2(ctx, l2_len, grow))
-			return 0;
-		if (set_frame_len(ctx, l2_len + grow + quote))
+		if (reshape(ctx, l2_len, grow, l2_len + grow + quote))
 			return 0;
 		data = (void *)(long)ctx->data;
 		end = (void *)(long)ctx->data_end;
-		eth = data;
 		if (l2_len > PW_MAX_L2_LEN)
 			return 0;
 		ip6 = data + l2_len;
 		ic = (void *)(ip6 + 1);
-		if ((void *)(eth + 1) > end || (void *)(ic + 1) > end)
+		if ((void *)(ic + 1) > end)
 			return 0;
-		swap_macs(eth);
 		ipv6_write(ip6, &daddr, &saddr, IPPROTO_ICMPV6, sizeof(*ic) + quote);
 		__builtin_memset(ic, 0, sizeof(*ic));
 		ic->type = PW_ICMPV6_DEST_UNREACH;

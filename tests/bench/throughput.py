@@ -14,7 +14,8 @@ and iptables paths see them). Every case drops every frame (its drop
 counter is checked), and the namespaces have no route out, so nothing
 leaves. The rate is d0's received packets over the generator's time.
 --before OTHER_BUILD adds that build's prefixwall (compiled engine) to each
-case, measured in the same run.
+case, measured in the same run. The compiled engine is also measured with
+a capture running (`--sample 1/1000`) and with every rule a reject.
   tests/bench/throughput.py BUILD_DIR [--json FILE] [--packets N] [--sources N,N]
                             [--before OTHER_BUILD]   (root)
 """
@@ -23,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -117,6 +119,30 @@ def main():
     return 0
 
 
+def extra_cases(binary, env, plist, run, pw_dropped):
+    """The compiled engine with a capture running (one in 1,000 packets
+    copied), then with every rule a reject (answers within the bucket of
+    1,000 per second per CPU, the rest dropped)."""
+    dut(binary, "attach", "d0", "--mode", "native", "--match", "src", "--engine", "compiled", env=env)
+    cap = subprocess.Popen(["ip", "netns", "exec", DUT, binary, "capture", "--sample", "1/1000",
+                            "-w", "/dev/null"], env=env, stderr=subprocess.PIPE, text=True)
+    line = cap.stderr.readline()
+    if not line.startswith("capture: slot"):
+        raise RuntimeError("capture did not start: " + line)
+    run("prefixwall_compiled_capture_1in1000", pw_dropped)
+    cap.send_signal(signal.SIGINT)
+    print("  (%s)" % cap.stderr.read().strip(), flush=True)
+    cap.wait()
+    dut(binary, "sync", "--source", "bench", "--from", plist, "--action", "reject", "--allow-private",
+        "--force", "--min-prefix-len-v4", "0", env=env)
+
+    def pw_stopped():
+        j = json.loads(dut(binary, "stats", "--json", "--top", "1", env=env))
+        return sum(t["packets"] for t in j["totals"]
+                   if t["family"] == "ipv4" and t["outcome"] in ("dropped", "rejected"))
+    run("prefixwall_compiled_reject", pw_stopped)
+
+
 def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build, before=None):
     pw = os.path.join(build, "prefixwall")
     gen = os.path.join(build, "tests", "xdp_gen")
@@ -167,6 +193,8 @@ def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build, befor
         for engine in engines:
             dut(binary, "attach", "d0", "--mode", "native", "--match", "src", "--engine", engine, env=env)
             run("prefixwall_" + engine + tag, pw_dropped)
+        if not tag:
+            extra_cases(binary, env, plist, run, pw_dropped)
         dut(binary, "detach", "--all", "--purge", env=env)
         sh("umount", pins)
         shutil.rmtree(state, ignore_errors=True)

@@ -50,8 +50,7 @@ PY
 check "attach rc" "lab pw attach rc >/dev/null"
 check "block 203.0.113.20/32 (source lab)" "lab pw add 203.0.113.20/32 --source lab >/dev/null"
 check "reject 203.0.113.10/32" "lab pw add 203.0.113.10/32 --action reject >/dev/null"
-check "the client gets a pass-everything XDP program (for the RST)" \
-  "PREFIXWALL_PIN_DIR=$base/bpf/client PREFIXWALL_STATE_DIR=$base/client-state lab exec client $PREFIXWALL attach c0 >/dev/null"
+check "the client gets a pass-everything XDP program (for the RST)" client_pass_all
 
 echo "# a capture of the blocked rule while 50 packets are sent"
 start_capture one --rule 203.0.113.20/32 --count 50 --duration 20 -w "$work/blocked.pcapng"

@@ -5,9 +5,8 @@
 # "Administratively prohibited" (ICMPv6 1/1); dry-run lets the connect
 # through; the answers are counted as rejected in stats and metrics.
 #
-# Answers go back out of rc with XDP_TX. On a veth, such frames reach the
-# peer (the client's c0) only when the peer has an XDP program too, so the
-# client runs prefixwall on c0 with no rules (it passes everything).
+# Answers go back out of rc with XDP_TX; the client has an XDP program of
+# its own on c0 so that they reach it (client_pass_all in testlib.sh).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PREFIXWALL=${1:?usage: test_reject.sh PATH/TO/prefixwall}
@@ -16,10 +15,6 @@ needs reject python3 ping
 needs_netns reject
 start_lab pwrj
 
-client_pw() {
-  PREFIXWALL_PIN_DIR=$base/bpf/client PREFIXWALL_STATE_DIR=$base/client-state \
-    lab exec client "$PREFIXWALL" "$@"
-}
 probe() { lab exec client python3 "$here/traffic.py" tcp-probe "$1" 9001 "${2:-2}"; }
 refused_fast() { # ADDR: "yes" when the connect is refused in under 100 ms
   local r; r=$(probe "$1")
@@ -36,7 +31,7 @@ lab exec server python3 "$here/traffic.py" tcp-listen 9001 120 &
 pids+=($!)
 sleep 0.3
 
-check "client: a pass-everything XDP program on c0" "client_pw attach c0 >/dev/null"
+check "client: a pass-everything XDP program on c0" client_pass_all
 check "router: attach rc" "lab pw attach rc >/dev/null"
 expect_eq "connect v4 before any rule" connected "$(probe 203.0.113.10)"
 expect_eq "connect v6 before any rule" connected "$(probe 2001:db8:3::10)"

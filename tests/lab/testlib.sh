@@ -66,3 +66,10 @@ start_lab() {
   lab up
 }
 lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
+# An XDP program on the client's c0 that passes everything (prefixwall
+# with no rules, pins of its own): on a veth, frames the router's native
+# XDP sends back with XDP_TX (reject answers) reach c0 only then.
+client_pass_all() {
+  PREFIXWALL_PIN_DIR=$base/bpf/client PREFIXWALL_STATE_DIR=$base/client-state \
+    lab exec client "$PREFIXWALL" attach c0 >/dev/null
+}

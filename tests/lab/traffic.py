@@ -21,6 +21,16 @@ def family(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
+def listener(port, backlog):
+    """A TCP socket listening on every v4 and v6 address."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", port))
+    s.listen(backlog)
+    return s
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "udp-send":
@@ -46,11 +56,7 @@ def main(argv):
         return 0
     if cmd == "tcp-accept":
         port, timeout = int(argv[2]), float(argv[3])
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("::", port))
-            s.listen(1)
+        with listener(port, 1) as s:
             s.settimeout(timeout)
             try:
                 conn, _ = s.accept()
@@ -67,11 +73,7 @@ def main(argv):
             return 1
     if cmd == "tcp-listen":
         port, seconds = int(argv[2]), float(argv[3])
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("::", port))
-            s.listen(16)
+        with listener(port, 16) as s:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 s.settimeout(max(0.01, end - time.monotonic()))
