@@ -27,7 +27,11 @@ import json, sys
 print(sum(t["packets"] for t in json.load(sys.stdin)["totals"] if t["outcome"] == sys.argv[1]))' "$1"
 }
 
-lab exec server python3 "$here/traffic.py" tcp-listen 9001 120 &
+# The listener runs in the server's namespace under `ip netns exec`, which
+# a kill of the wrapper does not reach: stopped by pattern at exit, and
+# its output is not ctest's pipe (ctest would wait for it).
+lab_cleanup() { pkill -f "$here/traffic.py tcp-listen 9001" 2>/dev/null; }
+lab exec server python3 "$here/traffic.py" tcp-listen 9001 120 >/dev/null 2>&1 &
 pids+=($!)
 sleep 0.3
 
