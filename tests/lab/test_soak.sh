@@ -66,20 +66,26 @@ version() {
 # rule store's file the daemon has touched are mapped too, but they are the
 # kernel's page cache of that file.) The daemon gives a sync's freed memory
 # back after each sync (malloc_trim), so between syncs its memory falls
-# back to a floor, and a leak raises that floor: the lowest of a few
-# samples, from the fourth version change on. The samples span three sync
-# intervals, so that both ends of the comparison see the daemon between
-# syncs.
-rss() {
-  local min= v
-  for _ in $(seq 10); do
-    v=$(awk '/RssAnon/ {print $2}' "/proc/$daemon/status" 2>/dev/null || echo 0)
-    { [ -z "$min" ] || [ "$v" -lt "$min" ]; } && min=$v
-    sleep 0.3
-  done
-  echo "$min"
+# back to a floor, and a leak raises that floor. A sampler reads it every
+# 0.2 s for the whole run; the floor of a stretch is the lowest sample in
+# it. A few samples (the first version of this check took 10 in 3 s) can
+# all land in syncs when they run long: floors of 2 MB and 11 MB were seen
+# for the same daemon on 2026-12-02.
+rss_sampler() {
+  while kill -0 "$daemon" 2>/dev/null; do
+    echo "$SECONDS $(awk '/RssAnon/ {print $2}' "/proc/$daemon/status" 2>/dev/null)"
+    sleep 0.2
+  done >"$work/rss.log"
+}
+# The floor over seconds FROM..TO of the run.
+rss_floor() {
+  awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b && $2 != "" && (min == "" || $2 < min) { min = $2 } END { print min }' \
+    "$work/rss.log"
 }
 rss_file() { awk '/RssFile/ {print $2}' "/proc/$daemon/status" 2>/dev/null || echo 0; }
+
+rss_sampler &
+pids+=($!)
 
 # Count from the moment version A is in force.
 for _ in $(seq 50); do [ "$(version)" = A ] && break; sleep 0.2; done
@@ -106,10 +112,15 @@ while [ $SECONDS -lt $end ]; do
   esac
   c=$(table_consistent)
   [ "$c" = yes ] || { inconsistent=$((inconsistent + 1)); echo "# switch $switches: table $c"; }
-  [ "$switches" = 4 ] && rss_start=$(rss)
+  [ "$switches" = 4 ] && t_start=$SECONDS
   kill -0 "$daemon" 2>/dev/null || break
 done
-rss_end=$(rss)
+# The floor over a third of the run from the fourth version change on,
+# and over the last third.
+t_end=$SECONDS
+third=$((duration / 3))
+rss_start=$(rss_floor "${t_start:-$t_end}" $(( ${t_start:-$t_end} + third )))
+rss_end=$(rss_floor $((t_end - third)) "$t_end")
 [ -n "$rss_start" ] || rss_start=$rss_end # fewer than four changes: nothing to compare
 kill -0 "$daemon" 2>/dev/null && ok "the daemon ran ${duration}s through $switches version changes" ||
   { not_ok "the daemon died"; tail -5 "$work/daemon.log"; }
@@ -119,7 +130,7 @@ n=$(through)
 [ "${n:-0}" = 0 ] && ok "no packet got through, so none was judged by a half-applied version" ||
   not_ok "$n packets from 192.0.2.77 reached the server"
 [ $inconsistent = 0 ] && ok "table and result entries always equal the saved rules" || not_ok "$inconsistent inconsistent"
-echo "# daemon anonymous RSS: $rss_start kB after 4 version changes, $rss_end kB at the end (file-backed: $(rss_file) kB)"
+echo "# daemon anonymous RSS floor: $rss_start kB after 4 version changes, $rss_end kB over the last third (file-backed: $(rss_file) kB)"
 [ "$rss_end" -le $((rss_start * 12 / 10 + 2048)) ] && ok "daemon memory flat" || not_ok "daemon memory grew: $rss_start -> $rss_end kB"
 syncs=$(grep -c "sync reg: +" "$work/daemon.log")
 [ "$syncs" -ge $((switches / 2)) ] && ok "the daemon synced $syncs times" || not_ok "only $syncs syncs for $switches changes"
