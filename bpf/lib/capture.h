@@ -2,7 +2,8 @@
 /*
  * Captures: copies of judged packets pushed into the ring buffers of the
  * captures that run (include/prefixwall/abi.h, PW_CAPTURE_*). With none
- * running, a packet costs one array lookup (capture_active) here.
+ * running, a packet costs one array lookup (capture_active) here; with
+ * some running, the slots that word names.
  */
 #ifndef PW_BPF_CAPTURE_H
 #define PW_BPF_CAPTURE_H
@@ -14,9 +15,11 @@
 /* Copies the frame into every running capture whose filter it matches.
  * A global function: the verifier checks it once, on its own, instead of
  * at each of its call sites. */
-__noinline int capture_packet(struct xdp_md *ctx, __u32 src_rule, __u32 dst_rule,
-				     __u32 family, __u32 outcome)
+__noinline int capture_packet(struct xdp_md *ctx, __u32 slots, __u32 src_rule, __u32 dst_rule,
+			      __u32 family_outcome)
 {
+	/* BPF functions take at most five arguments: family << 8 | outcome. */
+	__u32 family = family_outcome >> 8, outcome = family_outcome & 0xff;
 	__u32 len = frame_len(ctx);
 
 #pragma unroll
@@ -28,7 +31,7 @@ __noinline int capture_packet(struct xdp_md *ctx, __u32 src_rule, __u32 dst_rule
 		__u32 caplen;
 		void *ring;
 
-		if (!f || !f->active)
+		if (!(slots & (1u << i)) || !f || !f->active)
 			continue;
 		if (f->rule_id && f->rule_id != src_rule && f->rule_id != dst_rule)
 			continue;
@@ -79,8 +82,8 @@ static __always_inline void capture(struct xdp_md *ctx, struct hit *src, struct 
 	__u32 *on = bpf_map_lookup_elem(&capture_active, &zero);
 
 	if (on && *on)
-		capture_packet(ctx, src->action ? src->rule_id : 0, dst->action ? dst->rule_id : 0,
-			       family, outcome);
+		capture_packet(ctx, *on, src->action ? src->rule_id : 0,
+			       dst->action ? dst->rule_id : 0, family << 8 | outcome);
 }
 
 #endif /* PW_BPF_CAPTURE_H */

@@ -66,6 +66,21 @@ struct {
 	__uint(max_entries, 1);
 } reject_bucket SEC(".maps");
 
+/* Whether the bucket has an answer left, without taking it: checked
+ * before the packet is parsed, so that the excess of a flood costs what a
+ * block costs. */
+static __always_inline int reject_token_left(void)
+{
+	__u32 zero = 0;
+	__u64 *tat = bpf_map_lookup_elem(&reject_bucket, &zero);
+	__u64 now;
+
+	if (!tat || cfg_reject_interval_ns == ~0ull)
+		return 0;
+	now = bpf_ktime_get_ns();
+	return *tat <= now || *tat + cfg_reject_interval_ns - now <= PW_REJECT_BURST_NS;
+}
+
 static __always_inline int reject_token(void)
 {
 	__u32 zero = 0;
@@ -254,7 +269,7 @@ static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len, struct hi
 	__be32 saddr, daddr;
 	__u32 ihl, tot_len, quote;
 
-	if (l2_len > PW_MAX_L2_LEN)
+	if (l2_len > PW_MAX_L2_LEN || !reject_token_left())
 		return 0;
 	ip = data + l2_len;
 	if ((void *)(eth + 1) > end || (void *)(ip + 1) > end || mac_multicast(eth))
@@ -373,7 +388,7 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hi
 	__u32 off, total, quote;
 	__u8 next;
 
-	if (l2_len > PW_MAX_L2_LEN)
+	if (l2_len > PW_MAX_L2_LEN || !reject_token_left())
 		return 0;
 	ip6 = data + l2_len;
 	if ((void *)(eth + 1) > end || (void *)(ip6 + 1) > end || mac_multicast(eth))

@@ -34,13 +34,13 @@ void write_filter(int fd, uint32_t slot, const pw_capture_filter& f)
         throw sys_error("write capture_filters", errno);
 }
 
-// capture_active = the slots in use (under the lock).
+// capture_active = a bit per slot in use (under the lock).
 void recount(int filters, int active)
 {
-    uint32_t n = 0, zero = 0;
+    uint32_t mask = 0, zero = 0;
     for (uint32_t s = 0; s < PW_CAPTURE_SLOTS; s++)
-        n += read_filter(filters, s).active ? 1 : 0;
-    if (bpf_map_update_elem(active, &zero, &n, BPF_ANY) != 0)
+        mask |= read_filter(filters, s).active ? 1u << s : 0;
+    if (bpf_map_update_elem(active, &zero, &mask, BPF_ANY) != 0)
         throw sys_error("write capture_active", errno);
 }
 

@@ -17,8 +17,6 @@
 namespace pw {
 using nlohmann::json;
 
-namespace {
-
 std::string join(const std::vector<std::string>& v, const char* sep)
 {
     std::string s;
@@ -26,6 +24,8 @@ std::string join(const std::vector<std::string>& v, const char* sep)
         s += (s.empty() ? "" : sep) + x;
     return s;
 }
+
+namespace {
 
 std::string comments(const Rule& r)
 {

@@ -10,6 +10,9 @@
 
 namespace pw {
 
+// "a,b,c": the words joined by sep.
+std::string join(const std::vector<std::string>& v, const char* sep);
+
 void print_rules(std::ostream& out, const RuleView& rules, const std::string& source, bool json);
 void print_lookup(std::ostream& out, const LookupResult& r, bool json);
 void print_status(std::ostream& out, const Controller& c, bool json);

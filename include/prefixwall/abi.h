@@ -199,9 +199,9 @@ struct pw_slot_ring_ctl {
  * Captures (prefixwall capture). Up to PW_CAPTURE_SLOTS captures run at
  * once, each in a slot: its filter in capture_filters, its own ring buffer
  * in capture_rings (a BPF_MAP_TYPE_RINGBUF the capture creates and puts in
- * the slot), its losses in capture_lost. capture_active[0] counts the
- * slots in use; the data plane reads it once per packet and does nothing
- * more while it is 0. A packet that matches a slot's filter is copied
+ * the slot), its losses in capture_lost. capture_active[0] has bit i set
+ * while slot i is in use; the data plane reads it once per packet, does
+ * nothing more while it is 0, and looks only at the slots it names. A packet that matches a slot's filter is copied
  * into that slot's ring (up to its snaplen) before it is dropped, answered
  * or passed.
  */

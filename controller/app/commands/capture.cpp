@@ -6,6 +6,7 @@
 #include "base/vocabulary.hpp"
 #include "kernel/capture_slots.hpp"
 #include "report/pcapng.hpp"
+#include "report/render.hpp"
 #include "session/reader.hpp"
 
 #include <bpf/libbpf.h>
@@ -222,12 +223,7 @@ private:
                     return;
                 }
                 comment += std::string(which) + " rule " + r->prefix.to_string() + " " + action_name(r->action()) +
-                           " sources ";
-                bool first = true;
-                for (const auto& [name, _] : r->claims) {
-                    comment += (first ? "" : ",") + name;
-                    first = false;
-                }
+                           " sources " + join(r->sources(), ",");
             };
             describe(rec->src_rule_id, "src");
             if (rec->dst_rule_id != rec->src_rule_id)
