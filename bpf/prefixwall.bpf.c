@@ -3,7 +3,9 @@
  * prefixwall's XDP program: judge the source and/or destination address of
  * every IPv4 and IPv6 packet by its longest matching rule and drop the
  * packet when a judged address's longest match is a block rule (or answer
- * it and drop it, for a reject rule).
+ * it and drop it, for a reject rule). A rule scoped to L4 applies only to
+ * the packets that fit its scope; for the others the rule covering it
+ * does (bpf/lib/scope.h).
  *
  * One object, loaded once per attachment with that attachment's settings
  * in .rodata (match, dry-run, malformed policy, lookup engine, reject rate), all loads
@@ -46,6 +48,7 @@ static __always_inline int decide(struct xdp_md *ctx, __u32 l2_len, struct hit *
 				  struct hit *dst, __u32 family, __u64 bytes)
 {
 	__u8 sa = src->action, da = dst->action;
+	__u32 src_rule = sa ? src->rule_id : 0, dst_rule = da ? dst->rule_id : 0;
 	__u32 outcome;
 	int verdict = XDP_PASS, captured = 0;
 
@@ -64,8 +67,8 @@ static __always_inline int decide(struct xdp_md *ctx, __u32 l2_len, struct hit *
 	} else if (sa == PW_ACTION_REJECT || da == PW_ACTION_REJECT) {
 		if (cfg_dry_run) {
 			outcome = PW_OUTCOME_MONITORED;
-		} else if (family == PW_FAMILY_IPV4 ? reject_v4(ctx, l2_len, src, dst)
-						    : reject_v6(ctx, l2_len, src, dst)) {
+		} else if (family == PW_FAMILY_IPV4 ? reject_v4(ctx, l2_len, src_rule, dst_rule)
+						    : reject_v6(ctx, l2_len, src_rule, dst_rule)) {
 			outcome = PW_OUTCOME_REJECTED;
 			verdict = XDP_TX;
 			captured = 1; /* before the frame became the answer */
@@ -82,7 +85,7 @@ static __always_inline int decide(struct xdp_md *ctx, __u32 l2_len, struct hit *
 	}
 	count_global(family, outcome, bytes);
 	if (!captured)
-		capture(ctx, src, dst, family, outcome);
+		capture(ctx, src_rule, dst_rule, family, outcome);
 	if (cfg_record_last)
 		record_last(src, dst, verdict, outcome);
 	return verdict;
@@ -116,29 +119,47 @@ int prefixwall_xdp(struct xdp_md *ctx)
 
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = parse_iphdr(&c);
+		__u32 l2_len;
 
 		if (!ip)
 			return malformed(PW_FAMILY_IPV4, bytes);
+		l2_len = ptr_gap((void *)(long)ctx->data, ip);
 		version = version_v4();
 		if (version && (cfg_match & PW_MATCH_SRC))
 			src = lookup_v4(version, ip->saddr);
 		if (version && (cfg_match & PW_MATCH_DST))
 			dst = lookup_v4(version, ip->daddr);
-		return decide(ctx, (void *)ip - (void *)(long)ctx->data, &src, &dst,
-			      PW_FAMILY_IPV4, bytes);
+		if (src.action == PW_ACTION_SCOPED || dst.action == PW_ACTION_SCOPED) {
+			struct l4_info l4;
+
+			l4_read(ctx, l2_len, PW_FAMILY_IPV4, &l4);
+
+			src = resolve_v4(version, ip->saddr, src, &l4);
+			dst = resolve_v4(version, ip->daddr, dst, &l4);
+		}
+		return decide(ctx, l2_len, &src, &dst, PW_FAMILY_IPV4, bytes);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = parse_ip6hdr(&c);
+		__u32 l2_len;
 
 		if (!ip6)
 			return malformed(PW_FAMILY_IPV6, bytes);
+		l2_len = ptr_gap((void *)(long)ctx->data, ip6);
 		version = version_v6();
 		if (version && (cfg_match & PW_MATCH_SRC))
 			src = lookup_v6(version, &ip6->saddr);
 		if (version && (cfg_match & PW_MATCH_DST))
 			dst = lookup_v6(version, &ip6->daddr);
-		return decide(ctx, (void *)ip6 - (void *)(long)ctx->data, &src, &dst,
-			      PW_FAMILY_IPV6, bytes);
+		if (src.action == PW_ACTION_SCOPED || dst.action == PW_ACTION_SCOPED) {
+			struct l4_info l4;
+
+			l4_read(ctx, l2_len, PW_FAMILY_IPV6, &l4);
+
+			src = resolve_v6(version, &ip6->saddr, src, &l4);
+			dst = resolve_v6(version, &ip6->daddr, dst, &l4);
+		}
+		return decide(ctx, l2_len, &src, &dst, PW_FAMILY_IPV6, bytes);
 	}
 
 	count_global(PW_FAMILY_OTHER, PW_OUTCOME_NON_IP, bytes);

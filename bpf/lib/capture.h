@@ -74,16 +74,16 @@ __noinline int capture_packet(struct xdp_md *ctx, __u32 slots, __u32 src_rule, _
 	return 0;
 }
 
-/* The flag checked once per packet. */
-static __always_inline void capture(struct xdp_md *ctx, struct hit *src, struct hit *dst,
+/* The flag checked once per packet; the rules the packet's addresses
+ * matched (0: none). */
+static __always_inline void capture(struct xdp_md *ctx, __u32 src_rule, __u32 dst_rule,
 				    __u32 family, __u32 outcome)
 {
 	__u32 zero = 0;
 	__u32 *on = bpf_map_lookup_elem(&capture_active, &zero);
 
 	if (on && *on)
-		capture_packet(ctx, *on, src->action ? src->rule_id : 0,
-			       dst->action ? dst->rule_id : 0, family << 8 | outcome);
+		capture_packet(ctx, *on, src_rule, dst_rule, family << 8 | outcome);
 }
 
 #endif /* PW_BPF_CAPTURE_H */

@@ -17,12 +17,16 @@
 #define PW_BPF_COMPILED_H
 
 #include "maps.h"
+#include "scope.h"
 
 /* What a lookup found: the rule's word in compiled_results (rule id |
- * counter slot << 32) and its action; action 0 means no rule matched. */
+ * counter slot << 32) and its action; action 0 means no rule matched.
+ * PW_ACTION_SCOPED: the rule section's leaf names a scope record (leaf),
+ * to be resolved for the packet by cl_resolve(). */
 struct cl_hit {
 	__u64 *result;
 	__u8 action;
+	__u32 leaf;
 };
 
 static __always_inline __u64 *cl_word(void *table, __u32 idx)
@@ -182,6 +186,21 @@ static __always_inline __u8 cl_verdict(void *table, __u64 hi, __u64 lo, const in
 	return (cl_verdict_leaf(table, hi, lo, levels) >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK;
 }
 
+/* A rule section leaf's rule: its word in compiled_results and action. */
+static __always_inline struct cl_hit cl_result(__u32 leaf)
+{
+	struct cl_hit hit = {};
+	__u32 idx = leaf & PW_CL_INDEX_MASK;
+	__u8 action = (leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK;
+
+	if (!idx || !action || action == PW_ACTION_SCOPED)
+		return hit;
+	hit.result = bpf_map_lookup_elem(&compiled_results, &idx);
+	if (hit.result)
+		hit.action = action;
+	return hit;
+}
+
 /* The longest match and its rule's word in compiled_results: the verdict
  * first, the rule section only when it is an action whose leaf does not
  * name the rule. */
@@ -189,19 +208,52 @@ static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 					       const int levels)
 {
 	struct cl_hit hit = {};
-	__u32 leaf = cl_verdict_leaf(table, hi, lo, levels), idx;
+	__u32 leaf = cl_verdict_leaf(table, hi, lo, levels);
 
 	if (!((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK))
 		return hit;
 	if (!(leaf & PW_CL_INDEX_MASK))
 		leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
-	idx = leaf & PW_CL_INDEX_MASK;
-	if (!idx)
+	if (((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK) == PW_ACTION_SCOPED) {
+		hit.action = PW_ACTION_SCOPED;
+		hit.leaf = leaf;
 		return hit;
-	hit.result = bpf_map_lookup_elem(&compiled_results, &idx);
-	if (hit.result)
-		hit.action = (leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK;
-	return hit;
+	}
+	return cl_result(leaf);
+}
+
+/* A scoped leaf resolved for a packet: each scope record on the way gives
+ * its rule's own leaf when the packet fits its scope, else the covering
+ * rule's (at most PW_SCOPE_DEPTH records: the controller builds no longer
+ * chain). */
+static __always_inline struct cl_hit cl_resolve(void *table, __u32 leaf, const struct l4_info *l4)
+{
+	struct cl_hit none = {};
+	__u64 *tails = cl_word(table, PW_CL_H_TAILS);
+
+	if (!tails)
+		return none;
+	for (int i = 0; i < PW_SCOPE_DEPTH; i++) {
+		__u32 base = (__u32)*tails + (leaf & PW_CL_INDEX_MASK) * 4;
+		__u64 *own, *w1, *w2, *w3;
+		__u64 w[3];
+		struct pw_scope s;
+
+		if (((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK) != PW_ACTION_SCOPED)
+			break;
+		own = cl_word(table, base);
+		w1 = cl_word(table, base + 1);
+		w2 = cl_word(table, base + 2);
+		w3 = cl_word(table, base + 3);
+		if (!own || !w1 || !w2 || !w3)
+			return none;
+		w[0] = *w1;
+		w[1] = *w2;
+		w[2] = *w3;
+		__builtin_memcpy(&s, w, sizeof(s));
+		leaf = scope_fits(&s, l4) ? (__u32)*own : (__u32)(*own >> 32);
+	}
+	return cl_result(leaf);
 }
 
 #endif /* PW_BPF_COMPILED_H */

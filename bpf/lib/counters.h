@@ -62,9 +62,12 @@ static __always_inline __u32 take_slot(__u32 rule_id)
 /* A judged address's longest match, whichever engine found it. */
 static __always_inline void count_rule(struct hit *h, __u64 bytes)
 {
-	__u32 slot = *h->slot;
+	__u32 slot;
 	struct pw_counter *c;
 
+	if (!h->slot)
+		return; /* not a rule (an unresolved scoped match never gets here) */
+	slot = *h->slot;
 	if (!slot) {
 		slot = take_slot(h->rule_id);
 		if (slot) {

@@ -20,14 +20,17 @@
 const volatile __u8 cfg_engine = PW_ENGINE_COMPILED;
 
 /* A judged address's longest match: the rule, where its counter slot
- * lives, and its action (PW_ACTION_NONE: no rule). */
+ * lives, and its action (PW_ACTION_NONE: no rule). PW_ACTION_SCOPED: the
+ * longest match is a rule scoped to L4, and which rule applies depends on
+ * the packet: resolve_v4/v6() says, with the rest of the fields. */
 struct hit {
-	__u32 *slot;   /* the rule's counter slot in the engine's value */
-	__u32 rule_id;
+	__u32 *slot;   /* the rule's counter slot in the engine's value (trie,
+			* scoped: in the scoped rule's value) */
+	__u32 rule_id; /* compiled, scoped: the scope record's leaf */
 	__u8 action;
 };
 
-static __always_inline struct hit trie_hit(struct pw_rule_value *v)
+static __always_inline struct hit trie_rule_hit(struct pw_rule_value *v)
 {
 	struct hit h = {};
 
@@ -39,11 +42,23 @@ static __always_inline struct hit trie_hit(struct pw_rule_value *v)
 	return h;
 }
 
+static __always_inline struct hit trie_hit(struct pw_rule_value *v)
+{
+	struct hit h = trie_rule_hit(v);
+
+	if (v && v->scope.proto)
+		h.action = PW_ACTION_SCOPED;
+	return h;
+}
+
 static __always_inline struct hit compiled_hit(struct cl_hit c)
 {
 	struct hit h = {};
 
-	if (c.result && c.action) {
+	if (c.action == PW_ACTION_SCOPED && !c.result) {
+		h.action = PW_ACTION_SCOPED;
+		h.rule_id = c.leaf;
+	} else if (c.result && c.action) {
 		h.slot = (__u32 *)c.result + 1;
 		h.rule_id = (__u32)*c.result;
 		h.action = c.action;
@@ -100,6 +115,68 @@ static __always_inline struct hit lookup_v6(void *version, const struct in6_addr
 
 		__builtin_memcpy(key.addr, addr, sizeof(key.addr));
 		return trie_hit(bpf_map_lookup_elem(version, &key));
+	}
+}
+
+/* The trie engine's scoped match resolved: the rule itself when the packet
+ * fits its scope, else the longest rule shorter than it (one lookup with
+ * a shorter key), at most PW_SCOPE_DEPTH steps. key holds the address. */
+static __always_inline struct hit trie_resolve(void *version, void *key, __u32 *prefixlen,
+					       struct pw_rule_value *v, const struct l4_info *l4)
+{
+	struct pw_scope s;
+
+	for (int i = 0; i < PW_SCOPE_DEPTH; i++) {
+		if (!v)
+			break;
+		s = v->scope;
+		if (scope_fits(&s, l4))
+			break;
+		if (!v->prefixlen) {
+			v = NULL;
+			break;
+		}
+		*prefixlen = v->prefixlen - 1;
+		v = bpf_map_lookup_elem(version, key);
+	}
+	if (v) {
+		s = v->scope;
+		if (!scope_fits(&s, l4))
+			v = NULL; /* a chain longer than the controller builds */
+	}
+	return trie_rule_hit(v);
+}
+
+/* A match resolved for the packet (l4): as it is unless it is scoped. */
+static __always_inline struct hit resolve_v4(void *version, __be32 addr, struct hit h,
+					     const struct l4_info *l4)
+{
+	if (h.action != PW_ACTION_SCOPED)
+		return h;
+	if (cfg_engine == PW_ENGINE_COMPILED) {
+		return compiled_hit(cl_resolve(version, h.rule_id, l4));
+	} else {
+		struct pw_key_v4 key = {};
+
+		__builtin_memcpy(key.addr, &addr, sizeof(key.addr));
+		return trie_resolve(version, &key, &key.prefixlen,
+				    (void *)h.slot - __builtin_offsetof(struct pw_rule_value, counter_slot), l4);
+	}
+}
+
+static __always_inline struct hit resolve_v6(void *version, const struct in6_addr *addr,
+					     struct hit h, const struct l4_info *l4)
+{
+	if (h.action != PW_ACTION_SCOPED)
+		return h;
+	if (cfg_engine == PW_ENGINE_COMPILED) {
+		return compiled_hit(cl_resolve(version, h.rule_id, l4));
+	} else {
+		struct pw_key_v6 key = {};
+
+		__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+		return trie_resolve(version, &key, &key.prefixlen,
+				    (void *)h.slot - __builtin_offsetof(struct pw_rule_value, counter_slot), l4);
 	}
 }
 

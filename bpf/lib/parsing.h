@@ -11,6 +11,8 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -20,15 +22,21 @@
 
 #define PW_MAX_VLAN_TAGS 2
 
-/* The frame's length. The subtraction stays 64-bit: the verifier refuses
- * 32-bit pointer arithmetic, which clang would otherwise narrow it to. */
-static __always_inline __u32 frame_len(struct xdp_md *ctx)
+/* The bytes from `from` to `to` in one frame. The subtraction stays
+ * 64-bit: the verifier refuses 32-bit pointer arithmetic, which clang
+ * would otherwise narrow it to. */
+static __always_inline __u32 ptr_gap(void *from, void *to)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__s64 len = end - data;
+	__s64 len = to - from;
 
 	asm volatile("" : "+r"(len));
 	return (__u32)len;
+}
+
+/* The frame's length. */
+static __always_inline __u32 frame_len(struct xdp_md *ctx)
+{
+	return ptr_gap((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 }
 
 struct cursor {
@@ -114,6 +122,52 @@ static __always_inline struct ipv6hdr *parse_ip6hdr(struct cursor *c)
 		return NULL;
 	c->pos = ip6 + 1;
 	return ip6;
+}
+
+#define PW_IPV6_EXT_MAX 4
+
+/* Where an IPv6 packet's upper-layer header is: behind up to
+ * PW_IPV6_EXT_MAX extension headers (hop-by-hop, routing, destination
+ * options, fragment). */
+struct ip6_upper {
+	__u32 off;           /* from the IPv6 header */
+	__u8 proto;          /* the upper-layer protocol */
+	__u8 later_fragment; /* a fragment after the first: no upper-layer header */
+};
+
+/* 0, or -1 when a header is cut short or the chain is longer. */
+static __always_inline int ipv6_upper(struct ipv6hdr *ip6, void *end, struct ip6_upper *u)
+{
+	__u8 next = ip6->nexthdr;
+	__u32 off = sizeof(*ip6);
+
+	u->later_fragment = 0;
+#pragma unroll
+	for (int i = 0; i < PW_IPV6_EXT_MAX; i++) {
+		__u8 *h = (void *)ip6 + off;
+
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+		    next != IPPROTO_FRAGMENT)
+			break;
+		if ((void *)(h + 8) > end)
+			return -1;
+		if (next == IPPROTO_FRAGMENT) {
+			if (((__u16)h[2] << 8 | h[3]) & 0xfff8)
+				u->later_fragment = 1;
+			off += 8;
+		} else {
+			off += (h[1] + 1) * 8;
+		}
+		next = h[0];
+		if (off > 512)
+			return -1;
+	}
+	if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
+	    next == IPPROTO_FRAGMENT)
+		return -1;
+	u->off = off;
+	u->proto = next;
+	return 0;
 }
 
 #endif /* PW_BPF_PARSING_H */

@@ -52,7 +52,6 @@ struct pw_icmphdr {
 #define PW_ICMP6_MAX_QUOTE (1280 - 40 - 8)
 /* Ethernet plus PW_MAX_VLAN_TAGS tags. */
 #define PW_MAX_L2_LEN (14 + 4 * PW_MAX_VLAN_TAGS)
-#define PW_IPV6_EXT_MAX 4
 
 /* Nanoseconds one answer costs in the bucket; ~0: never answer. */
 const volatile __u64 cfg_reject_interval_ns = 1000000;
@@ -259,9 +258,11 @@ static __always_inline void ipv4_write(struct iphdr *ip, __be32 saddr, __be32 da
 }
 
 /* IPv4: the frame (L2 header of l2_len bytes) becomes its answer. Returns
- * 1 when it is one, 0 for a plain drop. */
-static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len, struct hit *src,
-				     struct hit *dst)
+ * 1 when it is one, 0 for a plain drop. src_rule and dst_rule: the rules
+ * the addresses matched, for a running capture. A global function,
+ * verified once (its checksum loops are long). */
+__noinline int reject_v4(struct xdp_md *ctx, __u32 l2_len, __u32 src_rule,
+			 __u32 dst_rule)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -294,7 +295,7 @@ static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len, struct hi
 			return 0;
 		if (!reject_token())
 			return 0;
-		capture(ctx, src, dst, PW_FAMILY_IPV4, PW_OUTCOME_REJECTED);
+		capture(ctx, src_rule, dst_rule, PW_FAMILY_IPV4, PW_OUTCOME_REJECTED);
 		if (reshape(ctx, l2_len, 0, l2_len + sizeof(*ip) + sizeof(*th)))
 			return 0;
 		data = (void *)(long)ctx->data;
@@ -326,7 +327,7 @@ static __always_inline int reject_v4(struct xdp_md *ctx, __u32 l2_len, struct hi
 	quote = ihl + 8 < tot_len ? ihl + 8 : tot_len;
 	if (!reject_token())
 		return 0;
-	capture(ctx, src, dst, PW_FAMILY_IPV4, PW_OUTCOME_REJECTED);
+	capture(ctx, src_rule, dst_rule, PW_FAMILY_IPV4, PW_OUTCOME_REJECTED);
 	{
 		const __u32 grow = sizeof(struct iphdr) + sizeof(struct pw_icmphdr);
 		struct pw_icmphdr *ic;
@@ -378,13 +379,14 @@ static __always_inline __u32 csum_pseudo6(const struct in6_addr *s, const struct
 
 /* IPv6: as reject_v4. Extension headers are walked (up to
  * PW_IPV6_EXT_MAX) to find TCP, an ICMPv6 error or a later fragment. */
-static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hit *src,
-				     struct hit *dst)
+__noinline int reject_v6(struct xdp_md *ctx, __u32 l2_len, __u32 src_rule,
+			 __u32 dst_rule)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct ipv6hdr *ip6;
 	struct in6_addr saddr, daddr;
+	struct ip6_upper u;
 	__u32 off, total, quote;
 	__u8 next;
 
@@ -398,29 +400,10 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hi
 	if (ipv6_unanswerable(&saddr) || ipv6_unanswerable(&daddr))
 		return 0;
 	total = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-	next = ip6->nexthdr;
-	off = sizeof(*ip6);
-
-#pragma unroll
-	for (int i = 0; i < PW_IPV6_EXT_MAX; i++) {
-		__u8 *h = data + l2_len + off;
-
-		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
-		    next != IPPROTO_FRAGMENT)
-			break;
-		if ((void *)(h + 8) > end)
-			return 0;
-		if (next == IPPROTO_FRAGMENT) {
-			if (((__u16)h[2] << 8 | h[3]) & 0xfff8)
-				return 0; /* not the first fragment */
-			off += 8;
-		} else {
-			off += (h[1] + 1) * 8;
-		}
-		next = h[0];
-		if (off > 512)
-			return 0;
-	}
+	if (ipv6_upper(ip6, end, &u) < 0 || u.later_fragment)
+		return 0; /* cut short, too deep to walk, or not the first fragment */
+	next = u.proto;
+	off = u.off;
 
 	if (next == IPPROTO_TCP) {
 		struct tcp_seen s;
@@ -431,7 +414,7 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hi
 			return 0;
 		if (!reject_token())
 			return 0;
-		capture(ctx, src, dst, PW_FAMILY_IPV6, PW_OUTCOME_REJECTED);
+		capture(ctx, src_rule, dst_rule, PW_FAMILY_IPV6, PW_OUTCOME_REJECTED);
 		if (reshape(ctx, l2_len, 0, l2_len + sizeof(*ip6) + sizeof(*th)))
 			return 0;
 		data = (void *)(long)ctx->data;
@@ -456,7 +439,7 @@ static __always_inline int reject_v6(struct xdp_md *ctx, __u32 l2_len, struct hi
 	quote = total < PW_ICMP6_MAX_QUOTE ? total : PW_ICMP6_MAX_QUOTE;
 	if (!reject_token())
 		return 0;
-	capture(ctx, src, dst, PW_FAMILY_IPV6, PW_OUTCOME_REJECTED);
+	capture(ctx, src_rule, dst_rule, PW_FAMILY_IPV6, PW_OUTCOME_REJECTED);
 	{
 		const __u32 grow = sizeof(struct ipv6hdr) + sizeof(struct pw_icmphdr);
 		struct pw_icmphdr *ic;

@@ -5,7 +5,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <map>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -71,6 +74,7 @@ bool boolean(const std::string& v, const std::string& where)
 Config parse_config(const std::string& textin, const std::string& name)
 {
     Config cfg;
+    std::map<size_t, std::array<std::string, 3>> scope_words; // by source: proto, port, sport
     std::istringstream in(textin);
     std::string line, section;
     SourceSpec* src = nullptr;
@@ -127,6 +131,8 @@ Config parse_config(const std::string& textin, const std::string& name)
                 else if (key == "action") src->action = parse_action(value);
                 else if (key == "interval") src->interval_s = number<unsigned>(value, where);
                 else if (key == "rkn-block-types") src->rkn_block_types = parse_block_types(value);
+                else if (key == "proto" || key == "port" || key == "sport")
+                    scope_words[cfg.sources.size() - 1][key == "proto" ? 0 : key == "port" ? 1 : 2] = value;
                 else throw Error("unknown key in [source]");
             } else if (section == "guards") {
                 if (key == "max-removal") cfg.guards.max_removal = ratio(value, where);
@@ -165,9 +171,18 @@ Config parse_config(const std::string& textin, const std::string& name)
             throw Error(msg);
         }
     }
-    for (const auto& s : cfg.sources)
+    for (size_t i = 0; i < cfg.sources.size(); i++) {
+        SourceSpec& s = cfg.sources[i];
         if (s.locations.empty())
             throw Error(name + ": source '" + s.name + "' has no 'from'");
+        if (auto it = scope_words.find(i); it != scope_words.end()) {
+            try {
+                s.scope = Scope::parse(it->second[0], it->second[1], it->second[2]);
+            } catch (const Error& e) {
+                throw Error(name + ": source '" + s.name + "': " + e.what());
+            }
+        }
+    }
     return cfg;
 }
 
@@ -175,8 +190,9 @@ SourceSpec parse_source_flag(const std::string& text)
 {
     size_t eq = text.find('=');
     if (eq == std::string::npos || eq == 0)
-        throw Error("bad --source '" + text + "': expected NAME=LOCATION[,format=F][,action=A][,interval=S]");
+        throw Error("bad --source '" + text + "': expected NAME=LOCATION[,format=F][,action=A][,interval=S][,proto=P][,port=N+M][,sport=N]");
     SourceSpec s;
+    std::array<std::string, 3> words; // proto, port, sport
     s.name = text.substr(0, eq);
     check_source_name(s.name);
     std::string rest = text.substr(eq + 1);
@@ -194,8 +210,17 @@ SourceSpec parse_source_flag(const std::string& text)
         else if (k == "action") s.action = parse_action(v);
         else if (k == "interval") s.interval_s = number<unsigned>(v, where);
         else if (k == "rkn-block-types") s.rkn_block_types = parse_block_types(v);
+        else if (k == "proto") words[0] = v;
+        else if (k == "port") words[1] = v; // several joined by '+': 443+8443
+        else if (k == "sport") words[2] = v;
         else break;
         rest = rest.substr(0, comma);
+    }
+    std::replace(words[1].begin(), words[1].end(), '+', ',');
+    try {
+        s.scope = Scope::parse(words[0], words[1], words[2]);
+    } catch (const Error& e) {
+        throw Error("--source " + s.name + ": " + e.what());
     }
     if (rest.empty())
         throw Error("bad --source '" + text + "': no location");

@@ -353,7 +353,7 @@ void FeedSession::commit_pending()
     changes.reserve(pending_.size());
     for (auto& [p, route] : pending_)
         if (route)
-            changes.push_back({p, opts_.source, Claim{route->action, std::move(route->ref)}});
+            changes.push_back({p, opts_.source, Claim{route->action, std::move(route->ref), {}}});
         else
             changes.push_back({p, opts_.source, std::nullopt});
     pending_.clear();

@@ -91,7 +91,8 @@ std::optional<uint8_t> compiled_verdict(std::span<const uint64_t> copy, const Ad
 }
 
 std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
-                                             std::span<const uint64_t> results, const Address& a)
+                                             std::span<const uint64_t> results, const Address& a,
+                                             const L4* packet)
 {
     // The verdict; the rule section only when the verdict's leaf does not
     // name the rule itself.
@@ -100,6 +101,8 @@ std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
         return std::nullopt;
     if (!(*leaf & PW_CL_INDEX_MASK))
         leaf = section_leaf(CompiledCopy::rule_section(copy), TableKind::rules, a);
+    if (leaf)
+        leaf = scope_leaf(CompiledCopy::rule_section(copy), *leaf, packet);
     if (!leaf)
         return std::nullopt;
     const uint32_t idx = *leaf & PW_CL_INDEX_MASK;

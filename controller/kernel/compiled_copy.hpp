@@ -69,8 +69,11 @@ struct CompiledMatch {
 std::optional<uint8_t> compiled_verdict(std::span<const uint64_t> copy, const Address& a);
 
 // Walks a published copy as the data plane does (the verdict, then the
-// rule) and the result words (compiled_results). nullopt: no rule.
+// rule) and the result words (compiled_results). nullopt: no rule. A rule
+// scoped to L4 applies when the packet fits it (or packet is null), else
+// the rule it falls back to.
 std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
-                                             std::span<const uint64_t> results, const Address& a);
+                                             std::span<const uint64_t> results, const Address& a,
+                                             const L4* packet = nullptr);
 
 } // namespace pw

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <unordered_map>
 
 namespace pw {
 
@@ -302,24 +304,56 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
                                  const ResultIndex& index_of)
 {
     // (The verdict keeps a rule's index only where VerdictReducer says.)
-    auto leaf_of = [&](const RuleEntry& r) {
+    auto plain_leaf = [&](const RuleEntry& r) {
         const uint32_t action = uint32_t(static_cast<uint8_t>(r.action)) << PW_CL_ACTION_SHIFT;
         uint32_t idx = index_of(r);
         if (idx == 0 || idx > PW_CL_INDEX_MASK)
             throw Error("compiled table: rule " + std::to_string(r.id) + " has no result index");
         return action | idx;
     };
+    // A rule scoped to L4: in the verdict, "walk the rules"; in the rule
+    // section, a scope record (its own leaf, the covering rule's leaf to
+    // fall back to, its scope) among this region's tails, made once per
+    // rule in the region.
+    std::unordered_map<uint32_t, uint32_t> records; // rule id -> leaf
+    std::function<uint32_t(const RuleEntry&, unsigned)> leaf_of = [&](const RuleEntry& r,
+                                                                    unsigned depth) -> uint32_t {
+        if (!r.scope.scoped())
+            return plain_leaf(r);
+        constexpr uint32_t scoped = uint32_t(PW_ACTION_SCOPED) << PW_CL_ACTION_SHIFT;
+        if (kind_ == TableKind::verdict)
+            return scoped;
+        if (auto it = records.find(r.id); it != records.end())
+            return it->second;
+        if (depth >= PW_SCOPE_DEPTH)
+            throw Error("more than " + std::to_string(PW_SCOPE_DEPTH) +
+                        " rules scoped to L4 cover one another above " + r.prefix.to_string() +
+                        " (the data plane follows at most " + std::to_string(PW_SCOPE_DEPTH) + ")");
+        uint32_t fallback = 0;
+        if (auto cover = rules.covering(r.prefix))
+            fallback = leaf_of(*cover, depth + 1);
+        uint32_t idx = origin_.tails + static_cast<uint32_t>(tails_.size() / 4);
+        if (idx > PW_CL_INDEX_MASK)
+            throw Error("compiled table: more than " + std::to_string(PW_CL_INDEX_MASK) + " tails");
+        pw_scope a = r.scope.to_abi();
+        uint64_t w[3];
+        static_assert(sizeof(a) == sizeof(w));
+        std::memcpy(w, &a, sizeof(w));
+        tails_.push_back(uint64_t(plain_leaf(r)) | uint64_t(fallback) << 32);
+        tails_.insert(tails_.end(), w, w + 3);
+        return records[r.id] = scoped | idx;
+    };
     uint32_t dflt = 0;
     if (region.len > 0)
         if (auto cover = rules.covering(region))
-            dflt = leaf_of(*cover);
+            dflt = leaf_of(*cover, 0);
     std::vector<Entry> entries;
     rules.for_each_entry(region, [&](const RuleEntry& r) {
         rules_++;
         Entry e;
         key_of(f, r.prefix.bytes.data(), e.hi, e.lo);
         e.len = r.prefix.len;
-        e.leaf = leaf_of(r);
+        e.leaf = leaf_of(r, 0);
         entries.push_back(e);
         return true;
     });
@@ -585,6 +619,26 @@ std::optional<uint32_t> section_leaf(std::span<const uint64_t> section, TableKin
                    : static_cast<uint32_t>(leaves >> 32);
     }
     if (!r.ok)
+        return std::nullopt;
+    return leaf;
+}
+
+std::optional<uint32_t> scope_leaf(std::span<const uint64_t> section, uint32_t leaf, const L4* packet)
+{
+    Reader r{section};
+    for (unsigned i = 0; i < PW_SCOPE_DEPTH && r.ok; i++) {
+        if ((leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK) != PW_ACTION_SCOPED)
+            return leaf;
+        uint64_t t = r.word(PW_CL_H_TAILS) + uint64_t(leaf & PW_CL_INDEX_MASK) * 4;
+        uint64_t leaves = r.word(t), w[3] = {r.word(t + 1), r.word(t + 2), r.word(t + 3)};
+        pw_scope a;
+        std::memcpy(&a, w, sizeof(a));
+        leaf = !packet || Scope::from_abi(a).fits(*packet) ? static_cast<uint32_t>(leaves)
+                                                           : static_cast<uint32_t>(leaves >> 32);
+        if (!packet)
+            return r.ok ? std::optional<uint32_t>(leaf) : std::nullopt;
+    }
+    if (!r.ok || (leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK) == PW_ACTION_SCOPED)
         return std::nullopt;
     return leaf;
 }

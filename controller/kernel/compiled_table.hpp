@@ -7,6 +7,7 @@
 #pragma once
 
 #include "base/prefix.hpp"
+#include "base/scope.hpp"
 #include "store/rules.hpp"
 
 #include <algorithm>
@@ -112,5 +113,9 @@ private:
 // The leaf a published section holds for address a (0: none; nullopt: the
 // section is not published or not well formed). As bpf/lib/compiled.h.
 std::optional<uint32_t> section_leaf(std::span<const uint64_t> section, TableKind kind, const Address& a);
+// A rule section's leaf with its scope records followed for a packet: a
+// leaf that is not scoped as it is; a scoped one, its own leaf when the
+// packet fits its scope (or packet is null), else the leaf it falls back to.
+std::optional<uint32_t> scope_leaf(std::span<const uint64_t> section, uint32_t leaf, const L4* packet);
 
 } // namespace pw

@@ -88,6 +88,8 @@ void TrieVersions::write_copy(Family f, int copy, const std::vector<EntryWrite>&
         pw_rule_value v{};
         v.rule_id = w.rule_id;
         v.action = w.action;
+        v.prefixlen = w.prefix.len;
+        v.scope = w.scope.to_abi();
         if (w.prev_rule_id == 0) {
             ins_keys.insert(ins_keys.end(), key.begin(), key.end());
             ins_vals.push_back(v);
@@ -167,16 +169,18 @@ void TrieVersions::rebuild(const RuleView& rules) const
             std::map<Prefix, pw_rule_value> have;
             for (const auto& [p, v] : entries(f, copy)) {
                 if (!want.contains(p))
-                    writes.push_back({p, 0, 0, v.rule_id});
+                    writes.push_back({p, 0, 0, v.rule_id, {}});
                 have[p] = v;
             }
             for (const auto& [p, r] : want) {
                 auto it = have.find(p);
                 auto action = static_cast<uint8_t>(r.action);
                 if (it == have.end())
-                    writes.push_back({p, r.id, action, 0});
-                else if (it->second.rule_id != r.id || it->second.action != action)
-                    writes.push_back({p, r.id, action, it->second.rule_id});
+                    writes.push_back({p, r.id, action, 0, r.scope});
+                else if (it->second.rule_id != r.id || it->second.action != action ||
+                         Scope::from_abi(it->second.scope) != r.scope ||
+                         it->second.prefixlen != p.len)
+                    writes.push_back({p, r.id, action, it->second.rule_id, r.scope});
             }
             write_copy(f, copy, writes);
             if (copy != active)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "base/prefix.hpp"
+#include "base/scope.hpp"
 #include "base/unique_fd.hpp"
 #include "kernel/capacity.hpp"
 #include "kernel/pin_layout.hpp"
@@ -27,6 +28,7 @@ struct EntryWrite {
     uint32_t rule_id = 0;
     uint8_t action = 0;
     uint32_t prev_rule_id = 0;
+    Scope scope; // the rule's L4 scope (none: every packet)
 };
 
 class TrieVersions {

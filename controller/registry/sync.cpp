@@ -257,10 +257,11 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
     std::vector<Prefix> added_blocks;
     size_t previous = 0, i = 0;
     auto add = [&](const SourceEntry& e) {
+        spec.scope.check_family(e.prefix);
         r.added++;
         if (stops_traffic(e.action))
             added_blocks.push_back(e.prefix);
-        changes.push_back({e.prefix, spec.name, Claim{e.action, e.ref}});
+        changes.push_back({e.prefix, spec.name, Claim{e.action, e.ref, spec.scope}});
     };
     ctl.view().for_each_claim(spec.name, [&](const Prefix& p, const Claim& have) {
         previous++;
@@ -269,8 +270,8 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         if (i < accepted.size() && accepted[i].prefix == p) {
             r.unchanged++;
             const SourceEntry& e = accepted[i];
-            if (have.action != e.action || have.comment != e.ref)
-                changes.push_back({p, spec.name, Claim{e.action, e.ref}});
+            if (have.action != e.action || have.comment != e.ref || have.scope != spec.scope)
+                changes.push_back({p, spec.name, Claim{e.action, e.ref, spec.scope}});
             i++;
         } else {
             r.removed++;

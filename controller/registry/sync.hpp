@@ -23,6 +23,7 @@ struct SourceSpec {
     std::vector<std::string> locations; // parts, concatenated in order
     std::optional<Format> format;       // nullopt: detect
     Action action = Action::block;
+    Scope scope; // of every entry: proto=, port=, sport= (none: every packet)
     std::set<std::string> rkn_block_types{"ip"};
     unsigned interval_s = 0; // the daemon's refresh interval (0: none)
 };

@@ -16,7 +16,10 @@ namespace {
 
 constexpr const char* kFile = "rules.mdb";
 constexpr size_t kKeyBytes = 18;
-constexpr size_t kRuleHead = 9; // id, result, action
+constexpr size_t kRuleHead = 9; // id, result, action (| kScoped: a pw_scope follows)
+// The action byte of a rule or a claim with an L4 scope: the scope's
+// struct pw_scope follows it (values written before scopes never have it).
+constexpr uint8_t kScoped = 0x80;
 
 void check(int rc, const std::string& what)
 {
@@ -56,6 +59,38 @@ std::string claim_key(const std::string& source, const Prefix& p)
     return s;
 }
 
+std::string encode_claim(const Claim& c)
+{
+    std::string v(1, static_cast<char>(static_cast<uint8_t>(c.action) | (c.scope.scoped() ? kScoped : 0)));
+    if (c.scope.scoped()) {
+        pw_scope a = c.scope.to_abi();
+        v.append(reinterpret_cast<const char*>(&a), sizeof(a));
+    }
+    v += c.comment;
+    return v;
+}
+
+Claim decode_claim(const MDB_val& v)
+{
+    const auto* b = static_cast<const char*>(v.mv_data);
+    Claim c;
+    c.action = static_cast<Action>(static_cast<uint8_t>(b[0]) & ~kScoped);
+    size_t at = 1;
+    if ((static_cast<uint8_t>(b[0]) & kScoped) && v.mv_size >= 1 + sizeof(pw_scope)) {
+        pw_scope a;
+        std::memcpy(&a, b + 1, sizeof(a));
+        c.scope = Scope::from_abi(a);
+        at += sizeof(a);
+    }
+    c.comment.assign(b + at, v.mv_size - at);
+    return c;
+}
+
+// Where a rule value's source names start.
+size_t rule_sources_at(const uint8_t* vb, size_t size)
+{
+    return (vb[8] & kScoped) && size >= kRuleHead + sizeof(pw_scope) ? kRuleHead + sizeof(pw_scope) : kRuleHead;
+}
 
 std::string count_key(Family f, Action a)
 {
@@ -214,7 +249,7 @@ Rule RuleDb::Read::decode_rule(const MDB_val& k, const MDB_val& v) const
     r.prefix = decode_key(kb);
     r.id = load_u32(vb);
     r.result = load_u32(vb + 4);
-    for (size_t at = kRuleHead; at < v.mv_size;) {
+    for (size_t at = rule_sources_at(vb, v.mv_size); at < v.mv_size;) {
         size_t n = vb[at];
         std::string source(reinterpret_cast<const char*>(vb + at + 1), n);
         at += 1 + n;
@@ -223,9 +258,7 @@ Rule RuleDb::Read::decode_rule(const MDB_val& k, const MDB_val& v) const
         if (!get(db_->claims_, ck.data(), ck.size(), c) || c.mv_size < 1)
             throw Error("rule store: rule " + r.prefix.to_string() + " names source '" + source +
                         "' without its claim");
-        const auto* cb = static_cast<const char*>(c.mv_data);
-        r.claims.emplace(std::move(source),
-                         Claim{static_cast<Action>(cb[0]), std::string(cb + 1, c.mv_size - 1)});
+        r.claims.emplace(std::move(source), decode_claim(c));
     }
     return r;
 }
@@ -291,8 +324,7 @@ void RuleDb::Read::for_each_claim(const std::string& source,
             std::memcmp(k.mv_data, start.data(), start.size()) != 0)
             return;
         const auto* kb = static_cast<const uint8_t*>(k.mv_data) + start.size();
-        const auto* cb = static_cast<const char*>(v.mv_data);
-        if (!fn(decode_key(kb), Claim{static_cast<Action>(cb[0]), std::string(cb + 1, v.mv_size - 1)}))
+        if (v.mv_size < 1 || !fn(decode_key(kb), decode_claim(v)))
             return;
     }
 }
@@ -302,8 +334,14 @@ namespace {
 RuleEntry decode_entry(const MDB_val& k, const MDB_val& v)
 {
     const auto* vb = static_cast<const uint8_t*>(v.mv_data);
-    return RuleEntry{decode_key(static_cast<const uint8_t*>(k.mv_data)), load_u32(vb), load_u32(vb + 4),
-                     static_cast<Action>(vb[8])};
+    RuleEntry e{decode_key(static_cast<const uint8_t*>(k.mv_data)), load_u32(vb), load_u32(vb + 4),
+                static_cast<Action>(vb[8] & ~kScoped), {}};
+    if (rule_sources_at(vb, v.mv_size) != kRuleHead) {
+        pw_scope a;
+        std::memcpy(&a, vb + kRuleHead, sizeof(a));
+        e.scope = Scope::from_abi(a);
+    }
+    return e;
 }
 
 } // namespace
@@ -560,7 +598,13 @@ void RuleDb::Write::put_rule(const Rule& r, const std::vector<std::string>& sour
     std::vector<uint8_t> v(kRuleHead);
     store_u32(v.data(), r.id);
     store_u32(v.data() + 4, r.result);
-    v[8] = static_cast<uint8_t>(r.action());
+    const Claim& win = r.winner();
+    v[8] = static_cast<uint8_t>(static_cast<uint8_t>(win.action) | (win.scope.scoped() ? kScoped : 0));
+    if (win.scope.scoped()) {
+        pw_scope a = win.scope.to_abi();
+        const auto* ab = reinterpret_cast<const uint8_t*>(&a);
+        v.insert(v.end(), ab, ab + sizeof(a));
+    }
     for (const auto& s : sources) {
         v.push_back(static_cast<uint8_t>(s.size()));
         v.insert(v.end(), s.begin(), s.end());
@@ -580,13 +624,13 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
     if (before) {
         ch.before_id = ch.after_id = before->id;
         ch.before_action = ch.after_action = before->action();
+        ch.before_scope = ch.after_scope = before->scope();
         ch.before_result = before->result;
         if (auto it = before->claims.find(source); it != before->claims.end() && it->second == claim)
             return ch;
     }
     std::string ck = claim_key(source, prefix);
-    std::string cv(1, static_cast<char>(claim.action));
-    cv += claim.comment;
+    std::string cv = encode_claim(claim);
     put(db_->claims_, ck.data(), ck.size(), cv.data(), cv.size());
 
     Rule r;
@@ -613,6 +657,7 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
     ch.after_id = r.id;
     ch.after_result = r.result;
     ch.after_action = r.action();
+    ch.after_scope = r.scope();
     if (before)
         bump_count(prefix.family, ch.before_action, -1);
     bump_count(prefix.family, ch.after_action, 1);
@@ -629,6 +674,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
         return ch;
     ch.before_id = ch.after_id = r->id;
     ch.before_action = ch.after_action = r->action();
+    ch.before_scope = ch.after_scope = r->scope();
     ch.before_result = r->result;
     std::vector<std::string> gone;
     for (const auto& [n, c] : r->claims)
@@ -657,6 +703,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
         names.push_back(n);
     put_rule(*r, names);
     ch.after_action = r->action();
+    ch.after_scope = r->scope();
     bump_count(prefix.family, ch.after_action, 1);
     return ch;
 }
@@ -672,8 +719,7 @@ void RuleDb::Write::restore(const Rule& rule)
         if (source.empty() || source.size() > 255)
             throw Error("rule store: bad source name '" + source + "'");
         std::string ck = claim_key(source, p);
-        std::string cv(1, static_cast<char>(claim.action));
-        cv += claim.comment;
+        std::string cv = encode_claim(claim);
         put(db_->claims_, ck.data(), ck.size(), cv.data(), cv.size());
         bump_source(source, p.family, claim.action, 1);
         names.push_back(source);

@@ -36,6 +36,7 @@ struct RuleChange {
     uint32_t before_id = 0, after_id = 0;
     Action before_action = Action::block, after_action = Action::block;
     uint32_t before_result = 0, after_result = 0;
+    Scope before_scope, after_scope;
     std::vector<std::string> leaving; // sources whose claim went
 };
 

@@ -25,18 +25,35 @@ RuleSet& RuleSet::operator=(const RuleSet& o)
     return *this;
 }
 
-Action Rule::action() const
+namespace {
+
+// allow beats everything (an exception is meant), block beats reject (no
+// answer is the narrower promise), any stop beats monitor.
+int precedence(Action a)
 {
-    // allow beats everything (an exception is meant), block beats reject
-    // (no answer is the narrower promise), any stop beats monitor.
-    bool block = false, reject = false;
-    for (const auto& [_, c] : claims) {
-        if (c.action == Action::allow)
-            return Action::allow;
-        block |= c.action == Action::block;
-        reject |= c.action == Action::reject;
+    switch (a) {
+    case Action::allow: return 3;
+    case Action::block: return 2;
+    case Action::reject: return 1;
+    case Action::monitor: return 0;
     }
-    return block ? Action::block : reject ? Action::reject : Action::monitor;
+    return 0;
+}
+
+} // namespace
+
+const Claim& Rule::winner() const
+{
+    if (claims.empty())
+        throw Error("rule " + prefix.to_string() + " without claims");
+    bool unscoped = false;
+    for (const auto& [_, c] : claims)
+        unscoped |= !c.scope.scoped();
+    const Claim* best = nullptr;
+    for (const auto& [_, c] : claims)
+        if ((!unscoped || !c.scope.scoped()) && (!best || precedence(c.action) > precedence(best->action)))
+            best = &c;
+    return *best;
 }
 
 std::vector<std::string> Rule::sources() const
@@ -62,10 +79,11 @@ EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
         by_id_.emplace(id, &pos->second);
         return EntryChange::insert;
     }
-    Action before = it->second.action();
+    Claim before = it->second.winner();
     it->second.claims.insert_or_assign(source, claim);
-    return it->second.action() == before ? EntryChange::none
-                                         : EntryChange::update;
+    const Claim& after = it->second.winner();
+    return after.action == before.action && after.scope == before.scope ? EntryChange::none
+                                                                        : EntryChange::update;
 }
 
 EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
@@ -75,12 +93,12 @@ EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
         return EntryChange::none;
     Rule& r = it->second;
     if (!source.empty()) {
-        Action before = r.action();
+        Claim before = r.winner();
         if (r.claims.erase(source) == 0)
             return EntryChange::none;
         if (!r.claims.empty())
-            return r.action() == before ? EntryChange::none
-                                        : EntryChange::update;
+            return r.action() == before.action && r.scope() == before.scope ? EntryChange::none
+                                                                            : EntryChange::update;
     }
     per_family_[fam_index(prefix.family)]--;
     by_id_.erase(r.id);
@@ -103,14 +121,20 @@ std::optional<RuleEntry> RuleView::covering(const Prefix& p) const
     return std::nullopt;
 }
 
-std::optional<Rule> RuleView::longest_match(const Address& addr) const
+std::optional<Rule> RuleView::longest_match(const Address& addr, const L4* packet) const
 {
     Prefix host = Prefix::of(addr, max_len(addr.family));
-    if (auto r = find(host))
-        return r;
-    if (auto e = covering(host))
-        return find(e->prefix);
-    return std::nullopt;
+    std::optional<Rule> r = find(host);
+    if (!r)
+        if (auto e = covering(host))
+            r = find(e->prefix);
+    // A scoped rule the packet does not fit falls through to the rule
+    // covering it.
+    while (r && packet && !r->scope().fits(*packet)) {
+        auto e = covering(r->prefix);
+        r = e ? find(e->prefix) : std::nullopt;
+    }
+    return r;
 }
 
 const Rule* RuleSet::get(const Prefix& prefix) const

@@ -1,10 +1,15 @@
 // The rule set: what is in force, independent of the kernel. A rule is one
 // prefix with a stable id and the claims of every source that lists it;
-// its action is derived from the claims (allow > block > reject > monitor: an
-// explicit exception wins over a block, a block over a reject (no answer is the narrower promise), either over a mere monitor).
+// its action and L4 scope are those of the winning claim: among the claims
+// without a scope if there are any (they cover every packet; a scoped claim
+// beside them would need a second rule), else among all, by action
+// (allow > block > reject > monitor: an explicit exception wins over a
+// block, a block over a reject (no answer is the narrower promise), either
+// over a mere monitor), then by source name.
 #pragma once
 
 #include "base/prefix.hpp"
+#include "base/scope.hpp"
 #include "base/vocabulary.hpp"
 
 #include <array>
@@ -21,6 +26,7 @@ namespace pw {
 struct Claim {
     Action action = Action::block;
     std::string comment; // free text, or the registry's reference
+    Scope scope;         // none: every packet of the prefix
 
     bool operator==(const Claim&) const = default;
 };
@@ -30,6 +36,7 @@ struct RuleEntry {
     Prefix prefix;
     uint32_t id = 0, result = 0;
     Action action = Action::block;
+    Scope scope;
 };
 
 struct Rule {
@@ -38,9 +45,11 @@ struct Rule {
     uint32_t result = 0; // its index in the compiled engine's results (0: none yet)
     std::map<std::string, Claim> claims; // by source name; never empty
 
-    Action action() const;
+    const Claim& winner() const;
+    Action action() const { return winner().action; }
+    const Scope& scope() const { return winner().scope; }
     std::vector<std::string> sources() const;
-    RuleEntry entry() const { return RuleEntry{prefix, id, result, action()}; }
+    RuleEntry entry() const { return RuleEntry{prefix, id, result, action(), scope()}; }
     bool operator==(const Rule&) const = default;
 };
 
@@ -76,8 +85,10 @@ public:
 
     // The longest rule that covers `p` and is shorter than it.
     virtual std::optional<RuleEntry> covering(const Prefix& p) const;
-    // The userspace reference of the data plane's lookup.
-    std::optional<Rule> longest_match(const Address& addr) const;
+    // The userspace reference of the data plane's lookup: the longest rule
+    // covering addr whose scope fits the packet (with packet null, the
+    // longest rule, whatever its scope).
+    std::optional<Rule> longest_match(const Address& addr, const L4* packet = nullptr) const;
 };
 
 // The whole of one family, as a prefix.

@@ -132,7 +132,7 @@ RuleSet StateStore::load_rules() const
                 throw bad(e.what());
             }
         }
-        pending.claims.emplace(unescape(f[2]), Claim{parse_action(f[3]), unescape(f[4])});
+        pending.claims.emplace(unescape(f[2]), Claim{parse_action(f[3]), unescape(f[4]), {}});
     }
     flush();
     return set;

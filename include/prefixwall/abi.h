@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define PW_ABI_VERSION 4
+#define PW_ABI_VERSION 5
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires;
  * the address in network byte order. */
@@ -35,6 +35,32 @@ enum pw_action {
 	PW_ACTION_MONITOR = 3, /* pass, counted: what a block would hit */
 	PW_ACTION_REJECT = 4,  /* answer (TCP RST, ICMP/ICMPv6 administratively
 				* prohibited) and drop; monitor under dry-run */
+	PW_ACTION_SCOPED = 5,  /* data plane only: the match is a rule scoped to
+				* L4 (see struct pw_scope); which rule applies
+				* depends on the packet's protocol and ports */
+};
+
+/*
+ * A rule's L4 scope. A scoped rule applies only to packets of its protocol
+ * (and, for TCP and UDP, its ports); a packet it does not fit falls through
+ * to the next longer-to-shorter rule covering the address, so the longest
+ * prefix whose scope fits the packet wins. proto 0: no scope (every
+ * packet). Ports are in host order; a port scope never fits a fragment
+ * after the first (it has no L4 header). At most PW_SCOPE_DEPTH scoped
+ * rules cover one another (the controller refuses more), so the data
+ * plane's walk down the chain is bounded.
+ */
+#define PW_SCOPE_PORT_RANGES 4
+#define PW_SCOPE_DEPTH 4
+
+struct pw_scope {
+	__u8 proto;    /* IPPROTO_TCP, _UDP, _ICMP or _ICMPV6; 0: none */
+	__u8 dports;   /* destination port ranges in use (0: any port) */
+	__u16 sport_lo; /* source port range (0-0: any) */
+	__u16 sport_hi;
+	__u16 dport_lo[PW_SCOPE_PORT_RANGES];
+	__u16 dport_hi[PW_SCOPE_PORT_RANGES];
+	__u16 pad;
 };
 
 /* Value of both LPM tries. rule_id is the controller's stable id of the
@@ -45,7 +71,9 @@ struct pw_rule_value {
 	__u32 rule_id;
 	__u32 counter_slot;
 	__u8 action;
-	__u8 pad[3];
+	__u8 prefixlen; /* the key's: a scoped rule's fallback is looked up shorter */
+	__u8 pad[2];
+	struct pw_scope scope;
 };
 
 /*
@@ -98,6 +126,16 @@ struct pw_rule_value {
  * one rule with no rule inside it (then the rule section is not walked);
  * else index 0.
  *
+ * A rule scoped to L4 (struct pw_scope) has the action PW_ACTION_SCOPED in
+ * both sections. In the verdict its index is 0 (the rule section is walked);
+ * in the rule section the index names a scope record among the section's
+ * tails (4 words: the rule's own leaf | the leaf to fall back to << 32,
+ * then the struct pw_scope). The fallback leaf is the one the covering rule
+ * would have, itself a scope record when that rule is scoped too. Records
+ * are built with the region that holds the rule (every change to a
+ * covering rule rebuilds a region that holds it), so a copy's records are
+ * of its own version.
+ *
  * u32 tables are packed two per word, low half first: a BPF_F_MMAPABLE
  * array maps each element at its value size rounded up to 8 bytes, so an
  * array of __u32 values would not be a packed __u32[] in the mapping.
@@ -131,7 +169,7 @@ enum pw_cl_header {
 	PW_CL_H_VERDICT = 8, /* rule section: word offset of the verdict section */
 	PW_CL_HEADER_WORDS = 16,
 };
-#define PW_CL_MAGIC 0x70776c3100000003ULL
+#define PW_CL_MAGIC 0x70776c3100000004ULL
 /* Word 0 of compiled_results is never a rule's (index 0 means "no rule"):
  * it holds the generation of the rule store the maps were last made equal
  * to (controller only; see controller/session/controller.cpp). */

@@ -38,7 +38,14 @@ public:
             ("source", po::value(&source_)->default_value("cli")->value_name("NAME"),
              "the source the claims belong to")
             ("comment", po::value(&comment_)->default_value("")->value_name("TEXT"),
-             "free text kept with the claim");
+             "free text kept with the claim")
+            ("proto", po::value(&proto_)->default_value("")->value_name("tcp|udp|icmp|icmpv6"),
+             "the rule applies only to this protocol's packets; others fall through to the rule "
+             "covering the prefix")
+            ("port", po::value(&port_)->default_value("")->value_name("N[-M][,...]"),
+             "with --proto tcp or udp: only these destination ports (up to 4 ports or ranges)")
+            ("sport", po::value(&sport_)->default_value("")->value_name("N[-M]"),
+             "with --proto tcp or udp: only this source port range");
     }
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
     {
@@ -47,11 +54,14 @@ public:
         if (source_.empty())
             throw UsageError("add: --source must not be empty");
         check_source_name(source_);
+        Scope scope = Scope::parse(proto_, port_, sport_);
         auto prefixes = parse_prefixes(pos, ctx.err);
+        for (const auto& p : prefixes)
+            scope.check_family(p);
         Controller c(ctx.global.paths, ctx.global.capacity, true);
         ChangeSet changes;
         for (const auto& p : prefixes)
-            changes.push_back({p, source_, Claim{a, comment_}});
+            changes.push_back({p, source_, Claim{a, comment_, scope}});
         auto r = c.commit(changes);
         c.store().forget_source_meta(source_); // its claims no longer match the registry
         ctx.out << "added " << prefixes.size() << " prefix" << (prefixes.size() == 1 ? "" : "es")
@@ -60,7 +70,7 @@ public:
     }
 
 private:
-    std::string action_, source_, comment_;
+    std::string action_, source_, comment_, proto_, port_, sport_;
 };
 
 class Del : public Command {
