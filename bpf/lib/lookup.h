@@ -119,32 +119,33 @@ static __always_inline struct hit lookup_v6(void *version, const struct in6_addr
 }
 
 /* The trie engine's scoped match resolved: the rule itself when the packet
- * fits its scope, else the longest rule shorter than it (one lookup with
- * a shorter key), at most PW_SCOPE_DEPTH steps. key holds the address. */
+ * fits its scope (its action), or when its prefix has claims without a
+ * scope (their action, otherwise); else the longest rule shorter than it
+ * (one lookup with a shorter key), at most PW_SCOPE_DEPTH steps. key
+ * holds the address. */
 static __always_inline struct hit trie_resolve(void *version, void *key, __u32 *prefixlen,
 					       struct pw_rule_value *v, const struct l4_info *l4)
 {
 	struct pw_scope s;
+	struct hit h;
 
-	for (int i = 0; i < PW_SCOPE_DEPTH; i++) {
+	for (int i = 0; i <= PW_SCOPE_DEPTH; i++) {
 		if (!v)
 			break;
 		s = v->scope;
 		if (scope_fits(&s, l4))
-			break;
-		if (!v->prefixlen) {
-			v = NULL;
-			break;
+			return trie_rule_hit(v);
+		if (v->otherwise) {
+			h = trie_rule_hit(v);
+			h.action = v->otherwise;
+			return h;
 		}
+		if (!v->prefixlen || i == PW_SCOPE_DEPTH)
+			break; /* no shorter rule; or a chain longer than the controller builds */
 		*prefixlen = v->prefixlen - 1;
 		v = bpf_map_lookup_elem(version, key);
 	}
-	if (v) {
-		s = v->scope;
-		if (!scope_fits(&s, l4))
-			v = NULL; /* a chain longer than the controller builds */
-	}
-	return trie_rule_hit(v);
+	return trie_rule_hit(NULL);
 }
 
 /* A match resolved for the packet (l4): as it is unless it is scoped. */

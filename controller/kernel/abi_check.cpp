@@ -10,7 +10,8 @@ static_assert(sizeof(pw_scope) == 24 && offsetof(pw_scope, dport_lo) == 6);
 static_assert(sizeof(pw_rule_value) == 36 && offsetof(pw_rule_value, scope) == 12);
 static_assert(offsetof(pw_rule_value, rule_id) == 0);
 static_assert(offsetof(pw_rule_value, counter_slot) == 4);
-static_assert(offsetof(pw_rule_value, action) == 8 && offsetof(pw_rule_value, prefixlen) == 9);
+static_assert(offsetof(pw_rule_value, action) == 8 && offsetof(pw_rule_value, prefixlen) == 9 &&
+              offsetof(pw_rule_value, otherwise) == 10);
 static_assert(sizeof(pw_counter) == 16);
 static_assert(sizeof(pw_last_match) == 16);
 static_assert(PW_GLOBAL_COUNTERS == 21);

@@ -312,48 +312,61 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
         return action | idx;
     };
     // A rule scoped to L4: in the verdict, "walk the rules"; in the rule
-    // section, a scope record (its own leaf, the covering rule's leaf to
-    // fall back to, its scope) among this region's tails, made once per
-    // rule in the region.
-    std::unordered_map<uint32_t, uint32_t> records; // rule id -> leaf
-    std::function<uint32_t(const RuleEntry&, unsigned)> leaf_of = [&](const RuleEntry& r,
-                                                                    unsigned depth) -> uint32_t {
-        if (!r.scope.scoped())
-            return plain_leaf(r);
+    // section, a scope record (its own leaf, the leaf to fall back to, its
+    // scope) among this region's tails, made once per rule in the region.
+    // A chain of records is at most PW_SCOPE_DEPTH long.
+    struct Record {
+        uint32_t leaf;
+        unsigned chain; // records a packet may pass through from this one
+    };
+    std::unordered_map<uint32_t, Record> records; // by rule id
+    std::function<Record(const RuleEntry&)> record_of = [&](const RuleEntry& r) -> Record {
         constexpr uint32_t scoped = uint32_t(PW_ACTION_SCOPED) << PW_CL_ACTION_SHIFT;
+        if (!r.scoped.scoped())
+            return {plain_leaf(r), 0};
         if (kind_ == TableKind::verdict)
-            return scoped;
+            return {scoped, 0};
         if (auto it = records.find(r.id); it != records.end())
             return it->second;
-        if (depth >= PW_SCOPE_DEPTH)
+        RuleEntry own = r;
+        own.action = r.scoped.action;
+        own.scoped = {};
+        Record fallback{0, 0};
+        if (r.scoped.otherwise) {
+            RuleEntry other = own;
+            other.action = *r.scoped.otherwise;
+            fallback.leaf = plain_leaf(other);
+        } else if (auto cover = rules.covering(r.prefix)) {
+            fallback = record_of(*cover);
+        }
+        if (fallback.chain + 1 > PW_SCOPE_DEPTH)
             throw Error("more than " + std::to_string(PW_SCOPE_DEPTH) +
-                        " rules scoped to L4 cover one another above " + r.prefix.to_string() +
-                        " (the data plane follows at most " + std::to_string(PW_SCOPE_DEPTH) + ")");
-        uint32_t fallback = 0;
-        if (auto cover = rules.covering(r.prefix))
-            fallback = leaf_of(*cover, depth + 1);
+                        " rules scoped to L4 cover one another with no rule without a scope between them, "
+                        "down to " + r.prefix.to_string() + " (the data plane follows " +
+                        std::to_string(PW_SCOPE_DEPTH) + ")");
         uint32_t idx = origin_.tails + static_cast<uint32_t>(tails_.size() / 4);
         if (idx > PW_CL_INDEX_MASK)
             throw Error("compiled table: more than " + std::to_string(PW_CL_INDEX_MASK) + " tails");
-        pw_scope a = r.scope.to_abi();
+        pw_scope a = r.scoped.scope.to_abi();
         uint64_t w[3];
         static_assert(sizeof(a) == sizeof(w));
         std::memcpy(w, &a, sizeof(w));
-        tails_.push_back(uint64_t(plain_leaf(r)) | uint64_t(fallback) << 32);
+        tails_.push_back(uint64_t(plain_leaf(own)) | uint64_t(fallback.leaf) << 32);
         tails_.insert(tails_.end(), w, w + 3);
-        return records[r.id] = scoped | idx;
+        return records[r.id] = Record{scoped | idx, fallback.chain + 1};
     };
+    auto leaf_of = [&](const RuleEntry& r) { return record_of(r).leaf; };
     uint32_t dflt = 0;
     if (region.len > 0)
         if (auto cover = rules.covering(region))
-            dflt = leaf_of(*cover, 0);
+            dflt = leaf_of(*cover);
     std::vector<Entry> entries;
     rules.for_each_entry(region, [&](const RuleEntry& r) {
         rules_++;
         Entry e;
         key_of(f, r.prefix.bytes.data(), e.hi, e.lo);
         e.len = r.prefix.len;
-        e.leaf = leaf_of(r, 0);
+        e.leaf = leaf_of(r);
         entries.push_back(e);
         return true;
     });

@@ -105,9 +105,9 @@ bool CompiledVersions::ready(const RuleView& rules) const
     return true;
 }
 
-std::optional<CompiledMatch> CompiledVersions::lookup(const Address& a) const
+std::optional<CompiledMatch> CompiledVersions::lookup(const Address& a, const L4* packet) const
 {
-    return compiled_lookup(table(a.family), results(), a);
+    return compiled_lookup(table(a.family), results(), a, packet);
 }
 
 uint32_t CompiledVersions::take_result(uint32_t rule_id, uint32_t& hint) const

@@ -86,7 +86,7 @@ public:
     // The table in force, and the results (tests, benchmarks, lookup).
     std::span<const uint64_t> table(Family f) const;
     std::span<const uint64_t> results() const { return results_map_.words(); }
-    std::optional<CompiledMatch> lookup(const Address& a) const;
+    std::optional<CompiledMatch> lookup(const Address& a, const L4* packet = nullptr) const;
 
 private:
     int active_copy(Family f) const;

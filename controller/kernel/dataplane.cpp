@@ -142,9 +142,9 @@ uint64_t Dataplane::generation() const
 
 void Dataplane::set_generation(uint64_t g) const { compiled_.set_generation(g); }
 
-std::optional<pw_rule_value> Dataplane::lookup(const Address& a) const
+std::optional<pw_rule_value> Dataplane::lookup(const Address& a, const L4* packet) const
 {
-    auto m = compiled_.lookup(a);
+    auto m = compiled_.lookup(a, packet);
     if (!m)
         return std::nullopt;
     pw_rule_value v{};

@@ -101,7 +101,7 @@ public:
 
     // The entry in force for an address: a userspace walk of the compiled
     // table in force.
-    std::optional<pw_rule_value> lookup(const Address& a) const;
+    std::optional<pw_rule_value> lookup(const Address& a, const L4* packet = nullptr) const;
     bool compiled_ready(const RuleView& rules) const { return compiled_.ready(rules); }
     // Words of the compiled table in force (tests, benchmarks).
     std::span<const uint64_t> compiled_table(Family f) const { return compiled_.table(f); }

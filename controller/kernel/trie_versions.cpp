@@ -71,6 +71,25 @@ void TrieVersions::swap_to(Family f, int copy) const
     point_outer(outer_[fam_index(f)].get(), fd(f, copy), map_name(trie_outer(f)));
 }
 
+namespace {
+
+// A rule's value in a trie (its counter slot 0: the data plane takes one).
+pw_rule_value value_of(const EntryWrite& w)
+{
+    pw_rule_value v{};
+    v.rule_id = w.rule_id;
+    v.action = w.action;
+    v.prefixlen = w.prefix.len;
+    if (w.scoped.scoped()) {
+        v.action = static_cast<uint8_t>(w.scoped.action);
+        v.scope = w.scoped.scope.to_abi();
+        v.otherwise = w.scoped.otherwise ? static_cast<uint8_t>(*w.scoped.otherwise) : 0;
+    }
+    return v;
+}
+
+} // namespace
+
 void TrieVersions::write_copy(Family f, int copy, const std::vector<EntryWrite>& writes) const
 {
     int map = fd(f, copy);
@@ -85,11 +104,7 @@ void TrieVersions::write_copy(Family f, int copy, const std::vector<EntryWrite>&
             del_keys.insert(del_keys.end(), key.begin(), key.end());
             continue;
         }
-        pw_rule_value v{};
-        v.rule_id = w.rule_id;
-        v.action = w.action;
-        v.prefixlen = w.prefix.len;
-        v.scope = w.scope.to_abi();
+        pw_rule_value v = value_of(w);
         if (w.prev_rule_id == 0) {
             ins_keys.insert(ins_keys.end(), key.begin(), key.end());
             ins_vals.push_back(v);
@@ -175,12 +190,15 @@ void TrieVersions::rebuild(const RuleView& rules) const
             for (const auto& [p, r] : want) {
                 auto it = have.find(p);
                 auto action = static_cast<uint8_t>(r.action);
-                if (it == have.end())
-                    writes.push_back({p, r.id, action, 0, r.scope});
-                else if (it->second.rule_id != r.id || it->second.action != action ||
-                         Scope::from_abi(it->second.scope) != r.scope ||
-                         it->second.prefixlen != p.len)
-                    writes.push_back({p, r.id, action, it->second.rule_id, r.scope});
+                EntryWrite w{p, r.id, action, 0, r.scoped};
+                if (it == have.end()) {
+                    writes.push_back(w);
+                } else if (pw_rule_value v = value_of(w), &h = it->second;
+                           h.rule_id != v.rule_id || h.action != v.action || h.prefixlen != v.prefixlen ||
+                           h.otherwise != v.otherwise || std::memcmp(&h.scope, &v.scope, sizeof(v.scope)) != 0) {
+                    w.prev_rule_id = h.rule_id;
+                    writes.push_back(w);
+                }
             }
             write_copy(f, copy, writes);
             if (copy != active)

@@ -28,7 +28,7 @@ struct EntryWrite {
     uint32_t rule_id = 0;
     uint8_t action = 0;
     uint32_t prev_rule_id = 0;
-    Scope scope; // the rule's L4 scope (none: every packet)
+    ScopedPart scoped; // with a scope: how the rule's packets are judged (store/rules.hpp)
 };
 
 class TrieVersions {

@@ -113,9 +113,11 @@ void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
         if (r.rule) {
             json claims = json::array();
             for (const auto& [source, c] : r.rule->claims)
-                claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment}});
+                claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment},
+                                  {"scope", c.scope.to_string()}});
             j["match"] = {{"prefix", r.rule->prefix.to_string()},
                           {"action", action_name(r.rule->action())},
+                          {"scoped", r.rule->scoped().to_string()},
                           {"sources", r.rule->sources()},
                           {"claims", claims},
                           {"rule_id", r.rule->id}};
@@ -125,8 +127,10 @@ void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
     }
     out << r.address.to_string() << ": " << verdict;
     if (r.rule) {
-        out << " (" << r.rule->prefix.to_string() << " " << action_name(r.rule->action())
-            << ", sources " << join(r.rule->sources(), ",");
+        const ScopedPart part = r.rule->scoped();
+        out << " (" << r.rule->prefix.to_string() << " "
+            << (part.scoped() ? part.to_string() : action_name(r.rule->action()));
+        out << ", sources " << join(r.rule->sources(), ",");
         // The registry's reference of each claim (a BGP route's peer, AS
         // and communities; an SBL id...).
         for (const auto& [source, c] : r.rule->claims)

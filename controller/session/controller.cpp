@@ -273,7 +273,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
                 RuleChange& into = folded[out - 1]; // keeps what the prefix was
                 into.after_id = folded[i].after_id;
                 into.after_action = folded[i].after_action;
-                into.after_scope = folded[i].after_scope;
+                into.after_scoped = folded[i].after_scoped;
                 into.after_result = folded[i].after_result;
                 into.leaving.insert(into.leaving.end(), folded[i].leaving.begin(), folded[i].leaving.end());
                 // A rule made by an earlier change of this set and erased
@@ -297,20 +297,20 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
             if (ch.before_id == 0 && ch.after_id == 0)
                 continue;
             if (ch.before_id == 0) {
-                writes.push_back({p, ch.after_id, a, 0, ch.after_scope});
+                writes.push_back({p, ch.after_id, a, 0, ch.after_scoped});
                 undo.push_back({p, 0, 0, ch.after_id, {}});
                 report.inserted++;
             } else if (ch.after_id == 0) {
                 freed.push_back(ch.before_result);
                 writes.push_back({p, 0, 0, ch.before_id, {}});
-                undo.push_back({p, ch.before_id, b, 0, ch.before_scope});
+                undo.push_back({p, ch.before_id, b, 0, ch.before_scoped});
                 report.erased++;
-            } else if (a != b || ch.before_id != ch.after_id || ch.before_scope != ch.after_scope) {
+            } else if (a != b || ch.before_id != ch.after_id || ch.before_scoped != ch.after_scoped) {
                 // (Erased and made anew in one set: a new id and index.)
                 if (ch.before_id != ch.after_id)
                     freed.push_back(ch.before_result);
-                writes.push_back({p, ch.after_id, a, ch.before_id, ch.after_scope});
-                undo.push_back({p, ch.before_id, b, ch.after_id, ch.before_scope});
+                writes.push_back({p, ch.after_id, a, ch.before_id, ch.after_scoped});
+                undo.push_back({p, ch.before_id, b, ch.after_id, ch.before_scoped});
                 report.updated++;
             }
         }

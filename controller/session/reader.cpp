@@ -6,11 +6,11 @@
 
 namespace pw {
 
-LookupResult lookup_in(const Dataplane& dp, const RuleView& rules, const Address& a)
+LookupResult lookup_in(const Dataplane& dp, const RuleView& rules, const Address& a, const L4* packet)
 {
     LookupResult r;
     r.address = a;
-    if (auto v = dp.lookup(a)) {
+    if (auto v = dp.lookup(a, packet)) {
         r.rule = rules.find_id(v->rule_id);
         if (v->action == PW_ACTION_BLOCK)
             r.verdict = "drop";

@@ -24,7 +24,10 @@ struct LookupResult {
 };
 
 // What the table in force says for `a`, with the rule it names.
-LookupResult lookup_in(const Dataplane& dp, const RuleView& rules, const Address& a);
+// A packet (its L4) decides which of a scoped rule and its fallback
+// applies; without one, the longest rule applies whatever its scope.
+LookupResult lookup_in(const Dataplane& dp, const RuleView& rules, const Address& a,
+                       const L4* packet = nullptr);
 
 // "nothing is attached: ..." with how to start.
 std::string nothing_pinned(const Paths& paths);
@@ -38,7 +41,10 @@ public:
     // The rules as last committed (a new read transaction each call).
     RuleDb::Read view() const { return db_->read(); }
     const StateStore& store() const { return store_; }
-    LookupResult lookup(const Address& a) const { return lookup_in(*dp_, view(), a); }
+    LookupResult lookup(const Address& a, const L4* packet = nullptr) const
+    {
+        return lookup_in(*dp_, view(), a, packet);
+    }
 
     // Reopens the maps when their pins were removed (and maybe recreated)
     // under a long-lived reader; returns true when it did, so that rates

@@ -16,10 +16,13 @@ namespace {
 
 constexpr const char* kFile = "rules.mdb";
 constexpr size_t kKeyBytes = 18;
-constexpr size_t kRuleHead = 9; // id, result, action (| kScoped: a pw_scope follows)
+constexpr size_t kRuleHead = 9; // id, result, action (| kScoped: a scoped part follows)
 // The action byte of a rule or a claim with an L4 scope: the scope's
-// struct pw_scope follows it (values written before scopes never have it).
+// struct pw_scope follows it (values written before scopes never have it);
+// in a rule's value, then the scoped action and the otherwise action (0:
+// none).
 constexpr uint8_t kScoped = 0x80;
+constexpr size_t kRuleScopedBytes = sizeof(pw_scope) + 2;
 
 void check(int rc, const std::string& what)
 {
@@ -89,7 +92,7 @@ Claim decode_claim(const MDB_val& v)
 // Where a rule value's source names start.
 size_t rule_sources_at(const uint8_t* vb, size_t size)
 {
-    return (vb[8] & kScoped) && size >= kRuleHead + sizeof(pw_scope) ? kRuleHead + sizeof(pw_scope) : kRuleHead;
+    return (vb[8] & kScoped) && size >= kRuleHead + kRuleScopedBytes ? kRuleHead + kRuleScopedBytes : kRuleHead;
 }
 
 std::string count_key(Family f, Action a)
@@ -339,7 +342,10 @@ RuleEntry decode_entry(const MDB_val& k, const MDB_val& v)
     if (rule_sources_at(vb, v.mv_size) != kRuleHead) {
         pw_scope a;
         std::memcpy(&a, vb + kRuleHead, sizeof(a));
-        e.scope = Scope::from_abi(a);
+        e.scoped.scope = Scope::from_abi(a);
+        e.scoped.action = static_cast<Action>(vb[kRuleHead + sizeof(a)]);
+        if (uint8_t o = vb[kRuleHead + sizeof(a) + 1])
+            e.scoped.otherwise = static_cast<Action>(o);
     }
     return e;
 }
@@ -598,12 +604,14 @@ void RuleDb::Write::put_rule(const Rule& r, const std::vector<std::string>& sour
     std::vector<uint8_t> v(kRuleHead);
     store_u32(v.data(), r.id);
     store_u32(v.data() + 4, r.result);
-    const Claim& win = r.winner();
-    v[8] = static_cast<uint8_t>(static_cast<uint8_t>(win.action) | (win.scope.scoped() ? kScoped : 0));
-    if (win.scope.scoped()) {
-        pw_scope a = win.scope.to_abi();
+    const ScopedPart part = r.scoped();
+    v[8] = static_cast<uint8_t>(static_cast<uint8_t>(r.action()) | (part.scoped() ? kScoped : 0));
+    if (part.scoped()) {
+        pw_scope a = part.scope.to_abi();
         const auto* ab = reinterpret_cast<const uint8_t*>(&a);
         v.insert(v.end(), ab, ab + sizeof(a));
+        v.push_back(static_cast<uint8_t>(part.action));
+        v.push_back(part.otherwise ? static_cast<uint8_t>(*part.otherwise) : 0);
     }
     for (const auto& s : sources) {
         v.push_back(static_cast<uint8_t>(s.size()));
@@ -624,7 +632,7 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
     if (before) {
         ch.before_id = ch.after_id = before->id;
         ch.before_action = ch.after_action = before->action();
-        ch.before_scope = ch.after_scope = before->scope();
+        ch.before_scoped = ch.after_scoped = before->scoped();
         ch.before_result = before->result;
         if (auto it = before->claims.find(source); it != before->claims.end() && it->second == claim)
             return ch;
@@ -657,7 +665,7 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
     ch.after_id = r.id;
     ch.after_result = r.result;
     ch.after_action = r.action();
-    ch.after_scope = r.scope();
+    ch.after_scoped = r.scoped();
     if (before)
         bump_count(prefix.family, ch.before_action, -1);
     bump_count(prefix.family, ch.after_action, 1);
@@ -674,7 +682,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
         return ch;
     ch.before_id = ch.after_id = r->id;
     ch.before_action = ch.after_action = r->action();
-    ch.before_scope = ch.after_scope = r->scope();
+    ch.before_scoped = ch.after_scoped = r->scoped();
     ch.before_result = r->result;
     std::vector<std::string> gone;
     for (const auto& [n, c] : r->claims)
@@ -703,7 +711,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
         names.push_back(n);
     put_rule(*r, names);
     ch.after_action = r->action();
-    ch.after_scope = r->scope();
+    ch.after_scoped = r->scoped();
     bump_count(prefix.family, ch.after_action, 1);
     return ch;
 }

@@ -7,9 +7,10 @@
 // Databases (keys are binary; a prefix key is family, 16 address bytes,
 // length: so keys sort by family, address, then length, the order of
 // Prefix, and "every rule inside P" is one range):
-//   rules    prefix key -> id, result index, action, the claiming sources
+//   rules    prefix key -> id, result index, action, [scoped part], the
+//            claiming sources
 //   ids      rule id (big-endian) -> prefix key
-//   claims   source NUL prefix key -> claim action, comment
+//   claims   source NUL prefix key -> claim action, [scope], comment
 //   sources  source -> claims by family and action
 //   meta     next_id, generation, counts by family and action, prefix
 //            lengths in use, the next result index to try
@@ -36,7 +37,7 @@ struct RuleChange {
     uint32_t before_id = 0, after_id = 0;
     Action before_action = Action::block, after_action = Action::block;
     uint32_t before_result = 0, after_result = 0;
-    Scope before_scope, after_scope;
+    ScopedPart before_scoped, after_scoped;
     std::vector<std::string> leaving; // sources whose claim went
 };
 

@@ -42,18 +42,48 @@ int precedence(Action a)
 
 } // namespace
 
-const Claim& Rule::winner() const
+namespace {
+
+// The winning claim among those with (or without) a scope; null: none.
+const Claim* best(const std::map<std::string, Claim>& claims, bool scoped)
 {
-    if (claims.empty())
-        throw Error("rule " + prefix.to_string() + " without claims");
-    bool unscoped = false;
+    const Claim* b = nullptr;
     for (const auto& [_, c] : claims)
-        unscoped |= !c.scope.scoped();
-    const Claim* best = nullptr;
+        if (c.scope.scoped() == scoped && (!b || precedence(c.action) > precedence(b->action)))
+            b = &c;
+    return b;
+}
+
+} // namespace
+
+Action Rule::action() const
+{
+    const Claim* b = nullptr;
     for (const auto& [_, c] : claims)
-        if ((!unscoped || !c.scope.scoped()) && (!best || precedence(c.action) > precedence(best->action)))
-            best = &c;
-    return *best;
+        if (!b || precedence(c.action) > precedence(b->action))
+            b = &c;
+    return b ? b->action : Action::block;
+}
+
+ScopedPart Rule::scoped() const
+{
+    ScopedPart p;
+    if (const Claim* s = best(claims, true)) {
+        p.scope = s->scope;
+        p.action = s->action;
+        if (const Claim* u = best(claims, false))
+            p.otherwise = u->action;
+    }
+    return p;
+}
+
+std::string ScopedPart::to_string() const
+{
+    if (!scoped())
+        return "";
+    std::string s = std::string(action_name(action)) + " " + scope.to_string();
+    s += otherwise ? std::string(", else ") + action_name(*otherwise) : ", else the covering rule";
+    return s;
 }
 
 std::vector<std::string> Rule::sources() const
@@ -79,11 +109,11 @@ EntryChange RuleSet::add(const Prefix& prefix, const std::string& source,
         by_id_.emplace(id, &pos->second);
         return EntryChange::insert;
     }
-    Claim before = it->second.winner();
+    RuleEntry before = it->second.entry();
     it->second.claims.insert_or_assign(source, claim);
-    const Claim& after = it->second.winner();
-    return after.action == before.action && after.scope == before.scope ? EntryChange::none
-                                                                        : EntryChange::update;
+    RuleEntry after = it->second.entry();
+    return after.action == before.action && after.scoped == before.scoped ? EntryChange::none
+                                                                          : EntryChange::update;
 }
 
 EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
@@ -93,12 +123,12 @@ EntryChange RuleSet::remove(const Prefix& prefix, const std::string& source)
         return EntryChange::none;
     Rule& r = it->second;
     if (!source.empty()) {
-        Claim before = r.winner();
+        RuleEntry before = r.entry();
         if (r.claims.erase(source) == 0)
             return EntryChange::none;
         if (!r.claims.empty())
-            return r.action() == before.action && r.scope() == before.scope ? EntryChange::none
-                                                                            : EntryChange::update;
+            return r.action() == before.action && r.scoped() == before.scoped ? EntryChange::none
+                                                                              : EntryChange::update;
     }
     per_family_[fam_index(prefix.family)]--;
     by_id_.erase(r.id);
@@ -129,8 +159,9 @@ std::optional<Rule> RuleView::longest_match(const Address& addr, const L4* packe
         if (auto e = covering(host))
             r = find(e->prefix);
     // A scoped rule the packet does not fit falls through to the rule
-    // covering it.
-    while (r && packet && !r->scope().fits(*packet)) {
+    // covering it (unless its prefix has claims without a scope).
+    while (r && packet && r->scoped().scoped() && !r->scoped().otherwise &&
+           !r->scoped().scope.fits(*packet)) {
         auto e = covering(r->prefix);
         r = e ? find(e->prefix) : std::nullopt;
     }

@@ -1,11 +1,10 @@
 // The rule set: what is in force, independent of the kernel. A rule is one
 // prefix with a stable id and the claims of every source that lists it;
-// its action and L4 scope are those of the winning claim: among the claims
-// without a scope if there are any (they cover every packet; a scoped claim
-// beside them would need a second rule), else among all, by action
-// (allow > block > reject > monitor: an explicit exception wins over a
-// block, a block over a reject (no answer is the narrower promise), either
-// over a mere monitor), then by source name.
+// its action is derived from the claims (allow > block > reject > monitor:
+// an explicit exception wins over a block, a block over a reject (no answer
+// is the narrower promise), either over a mere monitor). Claims may be
+// scoped to L4 (base/scope.hpp); how the data plane treats the rule's
+// packets is its ScopedPart.
 #pragma once
 
 #include "base/prefix.hpp"
@@ -31,12 +30,30 @@ struct Claim {
     bool operator==(const Claim&) const = default;
 };
 
+// A rule with claims scoped to L4, as the data plane treats it: packets
+// that fit the winning scoped claim's scope get its action; the others get
+// the action of the prefix's claims without a scope (`otherwise`) or, when
+// it has none, the rule covering the prefix decides. scope none: no scoped
+// claim, every packet gets the rule's action. Of several scoped claims on
+// one prefix the winner (by action, then source name) is enforced.
+struct ScopedPart {
+    Scope scope;
+    Action action = Action::block;
+    std::optional<Action> otherwise;
+
+    bool scoped() const { return scope.scoped(); }
+    // "block tcp/443, else allow" ("..., else the covering rule" without
+    // an otherwise); "" when not scoped.
+    std::string to_string() const;
+    bool operator==(const ScopedPart&) const = default;
+};
+
 // What the data plane needs of a rule: no claims.
 struct RuleEntry {
     Prefix prefix;
     uint32_t id = 0, result = 0;
-    Action action = Action::block;
-    Scope scope;
+    Action action = Action::block; // the rule's (reports, guards); the data plane's unless scoped
+    ScopedPart scoped;
 };
 
 struct Rule {
@@ -45,11 +62,10 @@ struct Rule {
     uint32_t result = 0; // its index in the compiled engine's results (0: none yet)
     std::map<std::string, Claim> claims; // by source name; never empty
 
-    const Claim& winner() const;
-    Action action() const { return winner().action; }
-    const Scope& scope() const { return winner().scope; }
+    Action action() const;
+    ScopedPart scoped() const;
     std::vector<std::string> sources() const;
-    RuleEntry entry() const { return RuleEntry{prefix, id, result, action(), scope()}; }
+    RuleEntry entry() const { return RuleEntry{prefix, id, result, action(), scoped()}; }
     bool operator==(const Rule&) const = default;
 };
 
@@ -86,8 +102,9 @@ public:
     // The longest rule that covers `p` and is shorter than it.
     virtual std::optional<RuleEntry> covering(const Prefix& p) const;
     // The userspace reference of the data plane's lookup: the longest rule
-    // covering addr whose scope fits the packet (with packet null, the
-    // longest rule, whatever its scope).
+    // covering addr that applies to the packet: unscoped, or scoped with
+    // the packet fitting its scope or an otherwise (with packet null, the
+    // longest rule).
     std::optional<Rule> longest_match(const Address& addr, const L4* packet = nullptr) const;
 };
 

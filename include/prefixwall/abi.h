@@ -70,10 +70,11 @@ struct pw_scope {
 struct pw_rule_value {
 	__u32 rule_id;
 	__u32 counter_slot;
-	__u8 action;
+	__u8 action;    /* scoped: for packets that fit the scope */
 	__u8 prefixlen; /* the key's: a scoped rule's fallback is looked up shorter */
-	__u8 pad[2];
-	struct pw_scope scope;
+	__u8 otherwise; /* scoped: the action for the others (0: the covering rule's) */
+	__u8 pad;
+	struct pw_scope scope; /* proto 0: not scoped */
 };
 
 /*
@@ -130,8 +131,10 @@ struct pw_rule_value {
  * both sections. In the verdict its index is 0 (the rule section is walked);
  * in the rule section the index names a scope record among the section's
  * tails (4 words: the rule's own leaf | the leaf to fall back to << 32,
- * then the struct pw_scope). The fallback leaf is the one the covering rule
- * would have, itself a scope record when that rule is scoped too. Records
+ * then the struct pw_scope). The fallback leaf is the rule's own with its
+ * otherwise action when its prefix also has claims without a scope, else
+ * the one the covering rule would have (itself a scope record when that
+ * rule is scoped too). Records
  * are built with the region that holds the rule (every change to a
  * covering rule rebuilds a region that holds it), so a copy's records are
  * of its own version.

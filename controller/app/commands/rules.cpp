@@ -140,19 +140,35 @@ class Lookup : public Command {
 public:
     void options(po::options_description& o) override
     {
-        o.add_options()("json,j", po::bool_switch(&json_), "machine output");
+        o.add_options()("json,j", po::bool_switch(&json_), "machine output")
+            ("proto", po::value(&proto_)->default_value("")->value_name("tcp|udp|icmp|icmpv6"),
+             "judge a packet of this protocol (rules scoped to L4 apply only to packets they fit; "
+             "without --proto the longest rule is shown whatever its scope)")
+            ("port", po::value(&port_)->default_value(0)->value_name("N"),
+             "with --proto tcp or udp: the packet's destination port")
+            ("sport", po::value(&sport_)->default_value(0)->value_name("N"),
+             "with --proto tcp or udp: the packet's source port");
     }
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
     {
         need_args(pos, 1, 1, "lookup", "address");
         Address a = Address::parse(pos[0]);
+        std::optional<L4> packet;
+        if (!proto_.empty()) {
+            packet = L4{parse_proto(proto_), false, sport_, port_};
+            packet->ports = packet->proto == 6 || packet->proto == 17;
+        } else if (port_ || sport_) {
+            throw UsageError("lookup: --port and --sport need --proto tcp or udp");
+        }
         Reader reader(ctx.global.paths, ctx.global.capacity);
-        print_lookup(ctx.out, reader.lookup(a), json_);
+        print_lookup(ctx.out, reader.lookup(a, packet ? &*packet : nullptr), json_);
         return 0;
     }
 
 private:
     bool json_ = false;
+    std::string proto_;
+    uint16_t port_ = 0, sport_ = 0;
 };
 
 } // namespace
