@@ -1,9 +1,11 @@
 // 1,000,000 random and mutated frames through BPF_PROG_TEST_RUN, each
 // judged beside a userspace model of the parser and the lookup: cut at
-// every length, 0 to 3 VLAN tags, UDP, TCP and ICMP, IPv4 IHL 0-15, total lengths shorter and
-// longer than the frame, IPv6 payload lengths and extension-header chains,
-// non-IP ethertypes and random bytes, with block, reject, allow and
-// monitor rules. For every frame the verdict, the outcome and the rule
+// every length, 0 to 3 VLAN tags, UDP, TCP and ICMP on random ports, IPv4
+// IHL 0-15 and fragments, total lengths shorter and longer than the frame,
+// IPv6 payload lengths and extension-header chains, non-IP ethertypes and
+// random bytes, with block, reject, allow and monitor rules, a third of
+// them scoped to L4 (random protocols, ports and source ranges; half with
+// an otherwise). For every frame the verdict, the outcome and the rule
 // each address matched equal the model's (for a reject: answered or
 // dropped unanswered, as bpf/lib/reject.h says); at the end the global
 // counters and the per-rule counts equal the model's sums.
@@ -93,6 +95,82 @@ bool answered(const std::vector<uint8_t>& f, size_t l3, Family fam)
     return true;
 }
 
+// What a scope looks at (bpf/lib/scope.h's l4_read), for a frame whose IP
+// header at l3 parsed.
+L4 l4_of(const std::vector<uint8_t>& f, size_t l3, Family fam)
+{
+    size_t n = f.size();
+    L4 l;
+    auto ports = [&](size_t at) {
+        if ((l.proto == 6 || l.proto == 17) && at + 4 <= n) {
+            l.ports = true;
+            l.sport = static_cast<uint16_t>(be16(f, at));
+            l.dport = static_cast<uint16_t>(be16(f, at + 2));
+        }
+    };
+    if (fam == Family::v4) {
+        l.proto = f[l3 + 9];
+        if (!(be16(f, l3 + 6) & 0x1fff))
+            ports(l3 + (f[l3] & 15) * 4u);
+        return l;
+    }
+    size_t off = 40;
+    unsigned next = f[l3 + 6];
+    bool later = false;
+    auto ext = [](unsigned h) { return h == 0 || h == 43 || h == 60 || h == 44; };
+    for (int i = 0; i < 4 && ext(next); i++) {
+        size_t h = l3 + off;
+        if (h + 8 > n)
+            return L4{};
+        if (next == 44) {
+            later |= (be16(f, h + 2) & 0xfff8) != 0;
+            off += 8;
+        } else {
+            off += (f[h + 1] + 1) * 8u;
+        }
+        next = f[h];
+        if (off > 512)
+            return L4{};
+    }
+    if (ext(next))
+        return L4{};
+    l.proto = static_cast<uint8_t>(next);
+    if (!later)
+        ports(l3 + off);
+    return l;
+}
+
+// How often the model met a scoped rule: the packet fit its scope, got its
+// otherwise, or fell through to the covering rule.
+struct ScopeSeen {
+    uint64_t fit = 0, otherwise = 0, fell = 0;
+} scope_seen;
+
+// The rule that applies to an address for a packet, and the action it
+// applies (a scoped rule: its own when the packet fits, else its
+// otherwise, else the covering rule's).
+std::pair<const Rule*, std::optional<Action>> applied(const RuleSet& rules, const Address& a, const L4& l4)
+{
+    const Rule* r = rules.lookup(a);
+    while (r) {
+        ScopedPart part = r->scoped();
+        if (!part.scoped())
+            return {r, r->action()};
+        if (part.scope.fits(l4)) {
+            scope_seen.fit++;
+            return {r, part.action};
+        }
+        if (part.otherwise) {
+            scope_seen.otherwise++;
+            return {r, part.otherwise};
+        }
+        scope_seen.fell++;
+        auto cover = rules.covering(r->prefix);
+        r = cover ? rules.get(cover->prefix) : nullptr;
+    }
+    return {nullptr, std::nullopt};
+}
+
 // The model of bpf/lib/parsing.h and decide() for match both, no dry-run,
 // malformed frames passed.
 Expect model(const std::vector<uint8_t>& f, const RuleSet& rules)
@@ -135,12 +213,13 @@ Expect model(const std::vector<uint8_t>& f, const RuleSet& rules)
     } else {
         return e; // non-IP passes
     }
-    const Rule* s = rules.lookup(src);
-    const Rule* d = rules.lookup(dst);
+    const L4 l4 = l4_of(f, l3, src.family);
+    auto [s, sa] = applied(rules, src, l4);
+    auto [d, da] = applied(rules, dst, l4);
     e.src_id = s ? s->id : 0;
     e.dst_id = d ? d->id : 0;
     e.rule_counts = (s ? 1 : 0) + (d && (!s || d->id != s->id) ? 1 : 0);
-    auto has = [&](Action a) { return (s && s->action() == a) || (d && d->action() == a); };
+    auto has = [&](Action a) { return sa == a || da == a; };
     if (has(Action::block)) {
         e.verdict = XDP_DROP;
         e.outcome = PW_OUTCOME_DROPPED;
@@ -194,10 +273,13 @@ std::vector<uint8_t> random_frame(std::mt19937_64& rng, const std::vector<Prefix
             b = static_cast<uint8_t>(rng());
         fr.raw(junk);
     }
+    auto port = [&] { return pwtest::kTestPorts[rng() % 6]; };
+    if (rng() % 6 == 0 && kind < 5)
+        fr.fragment(static_cast<uint16_t>(rng() % 3), rng() % 2); // offset 0: the first
     if (l4 == 0)
-        fr.udp(40000, 9, rng() % 64);
+        fr.udp(port(), port(), rng() % 64);
     else if (l4 == 1)
-        fr.tcp(40000, 443, static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()),
+        fr.tcp(port(), port(), static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()),
                static_cast<uint8_t>(rng()), rng() % 64);
     else // queries and errors of both families
         fr.icmp(std::array<uint8_t, 8>{0, 3, 8, 11, 1, 2, 128, 135}[rng() % 8], 0, rng() % 64);
@@ -214,8 +296,9 @@ std::vector<uint8_t> random_frame(std::mt19937_64& rng, const std::vector<Prefix
 TEST_CASE("1,000,000 random and mutated frames: verdict, outcome, rules and counters equal the model")
 {
     std::mt19937_64 rng(20261125);
+    scope_seen = {};
     pwtest::Harness h;
-    RuleSet rules = pwtest::random_rules(rng, 1000, true);
+    RuleSet rules = pwtest::random_rules(rng, 1000, true, true);
     rules = h.commit(rules);
     std::vector<Prefix> prefixes[2];
     for (const auto& [p, _] : rules.rules())
@@ -254,7 +337,13 @@ TEST_CASE("1,000,000 random and mutated frames: verdict, outcome, rules and coun
     uint64_t after_rules = 0;
     h.dp().rule_counters().for_each([&](uint32_t, const Counter& c) { after_rules += c.packets; });
     CHECK(after_rules - before_rules == rule_events);
-    // The mix really covers every outcome.
+    // The mix really covers every outcome, and scoped rules fit, give
+    // their otherwise and fall through.
     for (unsigned o = 0; o < PW_OUTCOME_MAX; o++)
         CHECK_MESSAGE(kinds[o] > 1000, "outcome " << o << " seen " << kinds[o] << " times");
+    MESSAGE("scoped rules: " << scope_seen.fit << " fit, " << scope_seen.otherwise << " otherwise, "
+                             << scope_seen.fell << " fell through");
+    CHECK(scope_seen.fit > 1000);
+    CHECK(scope_seen.otherwise > 1000);
+    CHECK(scope_seen.fell > 1000);
 }

@@ -5,7 +5,9 @@
 
 #include "store/rules.hpp"
 
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace pwtest {
@@ -28,10 +30,36 @@ inline Address random_address(std::mt19937_64& rng, Family f)
     return a;
 }
 
+// Ports the random scopes and frames share, so that they meet.
+inline constexpr uint16_t kTestPorts[] = {9, 53, 80, 443, 8080, 40000};
+
+// A random L4 scope for a prefix of family f: a protocol, and for TCP and
+// UDP half the time destination ports (single or ranges) and a quarter of
+// the time a source range.
+inline Scope random_scope(std::mt19937_64& rng, Family f)
+{
+    const char* protos[] = {"tcp", "udp", f == Family::v4 ? "icmp" : "icmpv6"};
+    std::string proto = protos[rng() % 3], ports, sport;
+    if (proto == "tcp" || proto == "udp") {
+        for (unsigned n = rng() % 2 ? 0 : 1 + static_cast<unsigned>(rng() % 3); n > 0; n--) {
+            uint16_t lo = kTestPorts[rng() % 6];
+            uint16_t hi = rng() % 3 ? lo : static_cast<uint16_t>(lo + rng() % 500);
+            ports += (ports.empty() ? "" : ",") + std::to_string(lo) + (hi != lo ? "-" + std::to_string(hi) : "");
+        }
+        if (rng() % 4 == 0)
+            sport = rng() % 2 ? "1024-65535" : "40000";
+    }
+    return Scope::parse(proto, ports, sport);
+}
+
 // Nested prefixes: each new rule is, half the time, carved inside an
 // existing one, so the set has deep chains of more-specific rules. With
-// `reject`, a quarter of them reject (in place of half the blocks).
-inline RuleSet random_rules(std::mt19937_64& rng, size_t per_family, bool reject = false)
+// `reject`, a quarter of them reject (in place of half the blocks). With
+// `scoped`, a third of the rules are scoped to L4, half of those with a
+// claim without a scope beside (from source "random-otherwise"); chains
+// of scoped rules longer than the data plane follows lose their scope.
+inline RuleSet random_rules(std::mt19937_64& rng, size_t per_family, bool reject = false,
+                            bool scoped = false)
 {
     RuleSet rs;
     const Action actions[] = {Action::block, reject ? Action::reject : Action::block, Action::allow,
@@ -53,9 +81,34 @@ inline RuleSet random_rules(std::mt19937_64& rng, size_t per_family, bool reject
             }
             if (rs.find(p))
                 continue;
-            rs.add(p, "random", Claim{actions[rng() % 4], ""});
+            Scope scope = scoped && rng() % 3 == 0 ? random_scope(rng, f) : Scope{};
+            rs.add(p, "random", Claim{actions[rng() % 4], "", scope});
+            if (scope.scoped() && rng() % 2)
+                rs.add(p, "random-otherwise", Claim{actions[rng() % 4], "", {}});
             made.push_back(p);
         }
+    }
+    if (scoped) {
+        // Chain lengths, shorter prefixes first (prefix order).
+        std::map<Prefix, unsigned> chain;
+        std::vector<Prefix> unscope;
+        for (const auto& [p, r] : rs.rules()) {
+            ScopedPart part = r.scoped();
+            unsigned c = 0;
+            if (part.scoped()) {
+                c = 1;
+                if (!part.otherwise)
+                    if (auto cover = rs.covering(p))
+                        c += chain[cover->prefix];
+                if (c > PW_SCOPE_DEPTH) {
+                    unscope.push_back(p);
+                    c = 0;
+                }
+            }
+            chain[p] = c;
+        }
+        for (const Prefix& p : unscope)
+            rs.add(p, "random", Claim{rs.get(p)->claims.at("random").action, "", {}});
     }
     return rs;
 }
