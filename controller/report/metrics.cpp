@@ -56,6 +56,16 @@ void render_feeds(Exposition& e, const MetricsInput& in)
         e.sample("prefixwall_hold_until_timestamp_seconds", {{"source", name}}, static_cast<double>(until));
 }
 
+// A prefix series' labels: the rule's prefix and action, the claiming
+// source, and the claim's L4 scope when it has one.
+Labels prefix_labels(const Rule& r, const std::string& source, const Claim& claim)
+{
+    Labels l{{"prefix", r.prefix.to_string()}, {"source", source}, {"action", action_name(r.action())}};
+    if (claim.scope.scoped())
+        l.emplace_back("scope", claim.scope.to_string());
+    return l;
+}
+
 } // namespace
 
 std::string render_metrics(const MetricsInput& in)
@@ -93,16 +103,12 @@ std::string render_metrics(const MetricsInput& in)
              "Packets that matched a prefix; only the top K prefixes by recent rate.");
     for (const auto& r : top)
         for (const auto& [name, claim] : r.rule->claims)
-            e.sample("prefixwall_prefix_packets_total",
-                     {{"prefix", r.rule->prefix.to_string()}, {"source", name}, {"action", action_name(r.rule->action())}},
-                     r.counter.packets);
+            e.sample("prefixwall_prefix_packets_total", prefix_labels(*r.rule, name, claim), r.counter.packets);
     e.family("prefixwall_prefix_bytes_total", "counter",
              "Bytes that matched a prefix; only the top K prefixes by recent rate.");
     for (const auto& r : top)
         for (const auto& [name, claim] : r.rule->claims)
-            e.sample("prefixwall_prefix_bytes_total",
-                     {{"prefix", r.rule->prefix.to_string()}, {"source", name}, {"action", action_name(r.rule->action())}},
-                     r.counter.bytes);
+            e.sample("prefixwall_prefix_bytes_total", prefix_labels(*r.rule, name, claim), r.counter.bytes);
 
     // Rules in force per family, action and source (claims).
     e.family("prefixwall_rules", "gauge", "Prefixes in force, by family, action and source.");

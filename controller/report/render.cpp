@@ -25,6 +25,12 @@ std::string join(const std::vector<std::string>& v, const char* sep)
     return s;
 }
 
+std::string action_text(const Rule& r)
+{
+    ScopedPart part = r.scoped();
+    return part.scoped() ? part.to_string() : action_name(r.action());
+}
+
 namespace {
 
 std::string comments(const Rule& r)
@@ -36,16 +42,23 @@ std::string comments(const Rule& r)
     return join(c, "; ");
 }
 
-json rule_json(const Rule& r)
+json claims_json(const Rule& r)
 {
     json claims = json::array();
     for (const auto& [source, c] : r.claims)
-        claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment}});
+        claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment},
+                          {"scope", c.scope.to_string()}});
+    return claims;
+}
+
+json rule_json(const Rule& r)
+{
     return {{"id", r.id},
             {"prefix", r.prefix.to_string()},
             {"action", action_name(r.action())},
+            {"scoped", r.scoped().to_string()},
             {"sources", r.sources()},
-            {"claims", claims}};
+            {"claims", claims_json(r)}};
 }
 
 // A plain text table: columns padded to their widest cell.
@@ -86,7 +99,7 @@ void print_rules(std::ostream& out, const RuleView& rules, const std::string& so
         if (as_json)
             arr.push_back(rule_json(r));
         else
-            t.add({std::to_string(r.id), r.prefix.to_string(), action_name(r.action()),
+            t.add({std::to_string(r.id), r.prefix.to_string(), action_text(r),
                    join(r.sources(), ","), comments(r)});
         return true;
     };
@@ -111,15 +124,11 @@ void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
     if (as_json) {
         json j{{"address", r.address.to_string()}, {"match", nullptr}, {"verdict", verdict}};
         if (r.rule) {
-            json claims = json::array();
-            for (const auto& [source, c] : r.rule->claims)
-                claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment},
-                                  {"scope", c.scope.to_string()}});
             j["match"] = {{"prefix", r.rule->prefix.to_string()},
                           {"action", action_name(r.rule->action())},
                           {"scoped", r.rule->scoped().to_string()},
                           {"sources", r.rule->sources()},
-                          {"claims", claims},
+                          {"claims", claims_json(*r.rule)},
                           {"rule_id", r.rule->id}};
         }
         out << j.dump(2) << "\n";
@@ -127,10 +136,8 @@ void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
     }
     out << r.address.to_string() << ": " << verdict;
     if (r.rule) {
-        const ScopedPart part = r.rule->scoped();
-        out << " (" << r.rule->prefix.to_string() << " "
-            << (part.scoped() ? part.to_string() : action_name(r.rule->action()));
-        out << ", sources " << join(r.rule->sources(), ",");
+        out << " (" << r.rule->prefix.to_string() << " " << action_text(*r.rule) << ", sources "
+            << join(r.rule->sources(), ",");
         // The registry's reference of each claim (a BGP route's peer, AS
         // and communities; an SBL id...).
         for (const auto& [source, c] : r.rule->claims)
@@ -254,6 +261,7 @@ void print_stats(std::ostream& out, const StatsView& v, bool as_json)
             json j{{"id", r.rule->id},
                    {"prefix", r.rule->prefix.to_string()},
                    {"action", action_name(r.rule->action())},
+                   {"scoped", r.rule->scoped().to_string()},
                    {"sources", r.rule->sources()},
                    {"packets", r.counter.packets},
                    {"bytes", r.counter.bytes}};
@@ -295,7 +303,7 @@ void print_stats(std::ostream& out, const StatsView& v, bool as_json)
     }
     Table t(head);
     for (const auto& r : v.rules) {
-        std::vector<std::string> row{r.rule->prefix.to_string(), action_name(r.rule->action()),
+        std::vector<std::string> row{r.rule->prefix.to_string(), action_text(*r.rule),
                                      join(r.rule->sources(), ","), std::to_string(r.counter.packets),
                                      std::to_string(r.counter.bytes)};
         if (rates) {

@@ -12,6 +12,9 @@ namespace pw {
 
 // "a,b,c": the words joined by sep.
 std::string join(const std::vector<std::string>& v, const char* sep);
+// A rule's action as the tables show it: "block", or for a rule with a
+// scoped claim "block tcp/443, else allow".
+std::string action_text(const Rule& r);
 
 void print_rules(std::ostream& out, const RuleView& rules, const std::string& source, bool json);
 void print_lookup(std::ostream& out, const LookupResult& r, bool json);

@@ -191,19 +191,27 @@ int run_top(const Paths& paths, const Capacity& cap, double interval_s, SortKey 
         if (!ranked.empty())
             top_value = value(ranked[0]);
         size_t bar_width = width > 66 ? width - 66 : 0;
+        bool any_scoped = false;
         for (const auto& r : ranked) {
+            // A rule scoped to L4 shows its scoped action, marked.
+            ScopedPart part = r.rule->scoped();
+            std::string action = part.scoped() ? std::string(action_name(part.action)) + "*"
+                                               : action_name(r.rule->action());
+            any_scoped |= part.scoped();
             std::string sources;
             for (const auto& s : r.rule->sources())
                 sources += (sources.empty() ? "" : ",") + s;
             char row[160];
             std::snprintf(row, sizeof(row), "%-22s %-7s %-12s %8s %8s  ", r.rule->prefix.to_string().c_str(),
-                          action_name(r.rule->action()), fit(sources, 12).c_str(), human(r.pps).c_str(),
+                          action.c_str(), fit(sources, 12).c_str(), human(r.pps).c_str(),
                           human(r.bps).c_str());
             size_t bar = top_value > 0 ? static_cast<size_t>(value(r) / top_value * static_cast<double>(bar_width)) : 0;
             o << fit(std::string(row) + std::string(bar, '#'), width) << "\n";
         }
         if (ranked.empty())
             o << "(no rule has seen traffic)\n";
+        if (any_scoped)
+            o << "* scoped to L4 (protocol, ports): 'prefixwall list' shows the scope\n";
         std::string screen = o.str();
         std::fputs("\033[H\033[2J", stdout);
         std::fputs(screen.c_str(), stdout);

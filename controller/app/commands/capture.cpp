@@ -222,7 +222,7 @@ private:
                     comment += std::string(which) + " rule " + std::to_string(id) + " (gone)";
                     return;
                 }
-                comment += std::string(which) + " rule " + r->prefix.to_string() + " " + action_name(r->action()) +
+                comment += std::string(which) + " rule " + r->prefix.to_string() + " " + action_text(*r) +
                            " sources " + join(r->sources(), ",");
             };
             describe(rec->src_rule_id, "src");

@@ -60,6 +60,21 @@ public:
             scope.check_family(p);
         Controller c(ctx.global.paths, ctx.global.capacity, true);
         ChangeSet changes;
+        {
+            // A source has one claim per prefix: one with another scope is
+            // replaced (a scope beside a claim without one needs a source
+            // of its own).
+            auto view = c.view();
+            for (const auto& p : prefixes)
+                if (auto r = view.find(p); r && r->claims.contains(source_) &&
+                                           r->claims.at(source_).scope != scope) {
+                    const Scope& was = r->claims.at(source_).scope;
+                    ctx.err << "warning: " << p.to_string() << ": the claim of source '" << source_ << "' ("
+                            << (was.scoped() ? was.to_string() : "every packet") << ") is replaced by this one ("
+                            << (scope.scoped() ? scope.to_string() : "every packet")
+                            << "); claim with another --source to keep both\n";
+                }
+        }
         for (const auto& p : prefixes)
             changes.push_back({p, source_, Claim{a, comment_, scope}});
         auto r = c.commit(changes);
