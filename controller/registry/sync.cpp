@@ -251,13 +251,16 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         lap = now;
     };
     ProgressLine progress(opts.progress);
+    // An ICMP scope fits one family: an entry of the other is an error.
+    if (spec.scope.proto == 1 || spec.scope.proto == 58)
+        for (const SourceEntry& e : accepted)
+            spec.scope.check_family(e.prefix);
     // 3. The change: the source's entries (sorted) merged with its claims
     //    in the store (sorted the same way); other sources are not read.
     ChangeSet changes;
     std::vector<Prefix> added_blocks;
     size_t previous = 0, i = 0;
     auto add = [&](const SourceEntry& e) {
-        spec.scope.check_family(e.prefix);
         r.added++;
         if (stops_traffic(e.action))
             added_blocks.push_back(e.prefix);

@@ -344,3 +344,41 @@ TEST_CASE("atomicity: under traffic, every verdict is one that version A or vers
     CHECK(bad1.load() == 0);
     CHECK(bad2.load() == 0);
 }
+
+TEST_CASE("sync: a source scoped to L4 claims its entries with its scope; a scope of the wrong family is refused")
+{
+    pwtest::Harness h;
+    TempFiles t;
+    auto f = t.write("dns.txt", "192.0.2.0/24\n198.51.100.0/24\n");
+    SourceSpec s = spec("dns", f);
+    s.scope = Scope::parse("udp", "53", "");
+    SyncReport r = sync_source(h.ctl(), s, quiet());
+    CHECK(r.applied);
+    ProgramSettings dst{Match::dst, false, false, false};
+    CHECK(h.run(dst, Frame().eth().ipv4("203.0.113.9", "192.0.2.7").udp(40000, 53).bytes()) == XDP_DROP);
+    CHECK(h.run(dst, Frame().eth().ipv4("203.0.113.9", "192.0.2.7").udp(40000, 123).bytes()) == XDP_PASS);
+    CHECK(h.ctl().view().find(Prefix::parse("192.0.2.0/24"))->claims.at("dns").scope.to_string() == "udp/53");
+
+    // The same registry under a new scope: every claim changes, none is
+    // added or removed.
+    s.scope = Scope::parse("udp", "123", "");
+    r = sync_source(h.ctl(), s, quiet());
+    CHECK(r.rules_updated == 2);
+    CHECK(r.added == 0);
+    CHECK(h.run(dst, Frame().eth().ipv4("203.0.113.9", "192.0.2.7").udp(40000, 53).bytes()) == XDP_PASS);
+    CHECK(h.run(dst, Frame().eth().ipv4("203.0.113.9", "192.0.2.7").udp(40000, 123).bytes()) == XDP_DROP);
+
+    // icmp on a list with an IPv6 entry: a one-line error, nothing changed.
+    auto mixed = t.write("mixed.txt", "192.0.2.0/24\n2001:db8:bad::/48\n");
+    SourceSpec m = spec("dns", mixed);
+    m.scope = Scope::parse("icmp", "", "");
+    CHECK_THROWS_WITH_AS(sync_source(h.ctl(), m, quiet()), doctest::Contains("icmp is IPv4's"), Error);
+    CHECK(h.run(dst, Frame().eth().ipv4("203.0.113.9", "192.0.2.7").udp(40000, 123).bytes()) == XDP_DROP);
+    CHECK_FALSE(h.ctl().view().find(Prefix::parse("2001:db8:bad::/48")));
+    // Also when every entry is claimed already and only the scope changes.
+    m.scope = Scope::parse("udp", "123", "");
+    CHECK(sync_source(h.ctl(), m, quiet()).applied);
+    m.scope = Scope::parse("icmp", "", "");
+    CHECK_THROWS_WITH_AS(sync_source(h.ctl(), m, quiet()), doctest::Contains("icmp is IPv4's"), Error);
+    CHECK(h.ctl().view().find(Prefix::parse("2001:db8:bad::/48"))->claims.at("dns").scope.to_string() == "udp/123");
+}

@@ -89,3 +89,22 @@ TEST_CASE("a '#' inside a value stays; one after white space starts a comment")
     Config c = parse_config("[source a]\nfrom = http://x.example/list#frag   # the list\n");
     CHECK(c.sources[0].locations[0] == "http://x.example/list#frag");
 }
+
+TEST_CASE("a source scoped to L4: proto, port and sport in the config and in --source")
+{
+    Config c = parse_config("[source web]\nfrom = x\nport = 443,8443\nproto = tcp\nsport = 1024-65535\n"
+                            "[source plain]\nfrom = y\n");
+    CHECK(c.sources[0].scope.to_string() == "tcp/443,8443 sport 1024-65535");
+    CHECK_FALSE(c.sources[1].scope.scoped());
+    CHECK_THROWS_WITH_AS(parse_config("[source a]\nfrom = x\nport = 443\n", "t.conf"),
+                         "t.conf: source 'a': a port needs a protocol: --proto tcp or --proto udp (proto= in a source)",
+                         Error);
+    CHECK_THROWS_WITH_AS(parse_config("[source a]\nfrom = x\nproto = gre\n", "t.conf"),
+                         "t.conf: source 'a': bad protocol 'gre': expected tcp, udp, icmp or icmpv6", Error);
+    SourceSpec s = parse_source_flag("web=https://x.example/a,b.txt,proto=udp,port=53+5353,action=monitor");
+    CHECK(s.locations[0] == "https://x.example/a,b.txt");
+    CHECK(s.scope.to_string() == "udp/53,5353");
+    CHECK(s.action == Action::monitor);
+    CHECK_THROWS_WITH_AS(parse_source_flag("web=x,port=53"), "--source web: a port needs a protocol: --proto tcp or "
+                                                             "--proto udp (proto= in a source)", Error);
+}
