@@ -19,19 +19,25 @@ const std::array<CommandSpec, 17> kCommands{{
      "With --all --purge, the rules, counters and state go too.", Operand::interface, true, make_detach},
     {"status", "[--json]", "attachments, rule counts per family and action, map capacity", "",
      Operand::none, true, make_status},
-    {"add", "PREFIX... [--action block|reject|allow|monitor] [--source NAME] [--comment TEXT]",
+    {"add", "PREFIX... [--action block|reject|allow|monitor] [--source NAME] [--comment TEXT] "
+            "[--proto P [--port N[-M][,...]] [--sport N[-M]]]",
      "add rules by hand, in force when the command returns",
      "A prefix is a.b.c.d[/n] or x::y[/n]; host bits are masked with a warning. A reject rule "
      "answers TCP with a RST and other packets with ICMP administratively prohibited, then drops "
      "them (at most --reject-rate answers per second per CPU). An allow rule inside a block is "
-     "an exception; a monitor rule counts without dropping.",
+     "an exception; a monitor rule counts without dropping. With --proto the claim applies only to "
+     "packets of that protocol (and ports); the others fall through to the prefix's claims without "
+     "a scope, else to the rule covering it.",
      Operand::prefix, true, make_add},
     {"del", "PREFIX... [--source NAME]", "remove rules (or only one source's claims on them)", "",
      Operand::prefix, true, make_del},
     {"list", "[--source NAME] [--json]", "the rules in force, with their sources and comments", "",
      Operand::none, true, make_list},
-    {"lookup", "ADDRESS [--json]", "which rule the data plane applies to an address",
-     "The answer comes from the table in force, walked in userspace the way the XDP program walks it.",
+    {"lookup", "ADDRESS [--proto P [--port N] [--sport N]] [--json]",
+     "which rule the data plane applies to an address",
+     "The answer comes from the table in force, walked in userspace the way the XDP program walks it. "
+     "With --proto it judges a packet of that protocol and ports, so rules scoped to L4 apply as they "
+     "do to packets; without, the longest rule answers whatever its scope.",
      Operand::address, true, make_lookup},
     {"stats", "[--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]",
      "packets and bytes per rule, per source and per outcome", "", Operand::none, true, make_stats},
@@ -46,8 +52,8 @@ const std::array<CommandSpec, 17> kCommands{{
      "A full ring loses packets, and the capture says how many. Each packet's comment names the rule, "
      "its sources and the outcome (tshark -V, Wireshark). Ctrl-C stops.",
      Operand::none, true, make_capture},
-    {"sync", "--source NAME --from LOCATION... [--format F] [--action A] | --config FILE [--source NAME] "
-             "[--dry-run] [--json] [guards]",
+    {"sync", "--source NAME --from LOCATION... [--format F] [--action A] [--proto P [--port N,...]] | "
+             "--config FILE [--source NAME] [--dry-run] [--json] [guards]",
      "make a source's rules equal a registry, as one version",
      "A failed fetch, a parse error under --strict or a refusal by a guard changes nothing: the "
      "last good version stays in force.",

@@ -15,8 +15,10 @@ counter is checked), and the namespaces have no route out, so nothing
 leaves. The rate is d0's received packets over the generator's time.
 --before OTHER_BUILD adds that build's prefixwall (compiled engine) to each
 case, measured in the same run. The compiled engine is also measured with
-a capture running (`--sample 1/1000`) and with every rule a reject
-(answers off: xdp_gen recycles its frames as the receiver left them).
+a capture running (`--sample 1/1000`), with every rule a reject
+(answers off: xdp_gen recycles its frames as the receiver left them), and
+with every rule scoped to L4 (every packet fitting its rule's scope, then
+every packet falling through to the covering rule).
   tests/bench/throughput.py BUILD_DIR [--json FILE] [--packets N] [--sources N,N]
                             [--before OTHER_BUILD] [--list NAME]   (root)
 --list runs only the lists whose name contains NAME ("RKN", "BGP").
@@ -152,6 +154,18 @@ def extra_cases(binary, env, plist, run, pw_dropped):
         return sum(t["packets"] for t in j["totals"]
                    if t["family"] == "ipv4" and t["outcome"] in ("dropped", "rejected"))
     run("prefixwall_compiled_reject", pw_stopped)
+    # Rules scoped to L4: every rule blocks UDP only (every packet fits its
+    # rule's scope: the L4 header read and one scope record), then every
+    # rule allows TCP only under a blocked 0.0.0.0/0 (every packet misses
+    # its rule's scope and falls through to the covering rule).
+    dut(binary, "attach", "d0", "--mode", "native", "--match", "src", "--engine", "compiled", env=env)
+    dut(binary, "sync", "--source", "bench", "--from", plist, "--proto", "udp", "--allow-private",
+        "--force", "--min-prefix-len-v4", "0", env=env)
+    run("prefixwall_compiled_scoped_fit", pw_dropped)
+    dut(binary, "sync", "--source", "bench", "--from", plist, "--action", "allow", "--proto", "tcp",
+        "--allow-private", "--force", "--min-prefix-len-v4", "0", env=env)
+    dut(binary, "add", "0.0.0.0/0", "--source", "bench-all", env=env)
+    run("prefixwall_compiled_scoped_fall_through", pw_dropped)
 
 
 def measure(name, prefixes, nsrc, packets, plist, addrs, work, mac, build, before=None):

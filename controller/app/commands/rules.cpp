@@ -1,4 +1,5 @@
 #include "app/commands/commands.hpp"
+#include "app/commands/scope_flags.hpp"
 
 #include "app/config.hpp"
 #include "report/render.hpp"
@@ -38,14 +39,8 @@ public:
             ("source", po::value(&source_)->default_value("cli")->value_name("NAME"),
              "the source the claims belong to")
             ("comment", po::value(&comment_)->default_value("")->value_name("TEXT"),
-             "free text kept with the claim")
-            ("proto", po::value(&proto_)->default_value("")->value_name("tcp|udp|icmp|icmpv6"),
-             "the rule applies only to this protocol's packets; others fall through to the rule "
-             "covering the prefix")
-            ("port", po::value(&port_)->default_value("")->value_name("N[-M][,...]"),
-             "with --proto tcp or udp: only these destination ports (up to 4 ports or ranges)")
-            ("sport", po::value(&sport_)->default_value("")->value_name("N[-M]"),
-             "with --proto tcp or udp: only this source port range");
+             "free text kept with the claim");
+        scope_.declare(o);
     }
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
     {
@@ -54,7 +49,7 @@ public:
         if (source_.empty())
             throw UsageError("add: --source must not be empty");
         check_source_name(source_);
-        Scope scope = Scope::parse(proto_, port_, sport_);
+        Scope scope = scope_.scope();
         auto prefixes = parse_prefixes(pos, ctx.err);
         for (const auto& p : prefixes)
             scope.check_family(p);
@@ -85,7 +80,8 @@ public:
     }
 
 private:
-    std::string action_, source_, comment_, proto_, port_, sport_;
+    std::string action_, source_, comment_;
+    ScopeFlags scope_;
 };
 
 class Del : public Command {

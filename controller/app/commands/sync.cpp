@@ -3,6 +3,7 @@
 #include "app/config.hpp"
 #include "app/daemon.hpp"
 #include "app/commands/guard_flags.hpp"
+#include "app/commands/scope_flags.hpp"
 #include "registry/sync_report.hpp"
 #include "registry/sync_runner.hpp"
 
@@ -34,6 +35,7 @@ public:
             ("dry-run", po::bool_switch(&dry_run_), "report what would change, change nothing")
             ("json,j", po::bool_switch(&json_), "machine output")
             ("strict", po::bool_switch(&strict_), "any rejected line fails the sync");
+        scope_.declare(o);
         guards_.declare(o);
     }
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
@@ -49,6 +51,9 @@ public:
                 if (cfg.sources.empty())
                     throw Error("sync: no source '" + source_ + "' in " + config_);
             }
+            if (!scope_.proto.empty() || !scope_.port.empty() || !scope_.sport.empty())
+                throw UsageError("sync: --proto, --port and --sport go with --source, not --config "
+                                 "(proto=, port=, sport= in a [source])");
         } else {
             if (source_.empty() || from_.empty())
                 throw UsageError("sync: give --source NAME --from LOCATION, or --config FILE");
@@ -62,6 +67,7 @@ public:
                 s.action = parse_action(action_);
             if (!block_types_.empty())
                 s.rkn_block_types = parse_block_types(block_types_);
+            s.scope = scope_.scope();
             cfg.sources.push_back(s);
         }
         SyncOptions so;
@@ -91,6 +97,7 @@ public:
 
 private:
     std::string source_, format_, action_, config_, block_types_;
+    ScopeFlags scope_;
     std::vector<std::string> from_;
     bool dry_run_ = false, json_ = false, strict_ = false;
     GuardFlags guards_;
