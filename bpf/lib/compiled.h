@@ -26,7 +26,8 @@
 struct cl_hit {
 	__u64 *result;
 	__u8 action;
-	__u32 leaf;
+	__u32 leaf; /* scoped: the record's leaf */
+	__u32 base; /* scoped: the word at which the record's section starts */
 };
 
 static __always_inline __u64 *cl_word(void *table, __u32 idx)
@@ -168,22 +169,30 @@ static __always_inline __u32 cl_leaf(void *table, __u32 base, const __u32 db, co
 	return leaf;
 }
 
-/* The verdict section's leaf for hi:lo: its action (PW_ACTION_NONE: no
- * rule) and, for a rule with no rule inside it, the rule's result index. */
-static __always_inline __u32 cl_verdict_leaf(void *table, __u64 hi, __u64 lo, const int levels)
+/* The word at which the verdict section starts (0: unpublished). */
+static __always_inline __u32 cl_verdict_base(void *table)
 {
 	__u32 at = PW_CL_H_VERDICT;
 	__u64 *base = bpf_map_lookup_elem(table, &at);
 
-	if (!base || !*base)
+	return base ? (__u32)*base : 0;
+}
+
+/* The verdict section's leaf for hi:lo: its action (PW_ACTION_NONE: no
+ * rule) and, for a rule with no rule inside it (or a scoped rule: its
+ * scope record), the rule's result index. */
+static __always_inline __u32 cl_verdict_leaf(void *table, __u32 base, __u64 hi, __u64 lo,
+					     const int levels)
+{
+	if (!base)
 		return 0; /* unpublished */
-	return cl_leaf(table, (__u32)*base, PW_CL_VERDICT_DIRECT_BITS, PW_CL_VERDICT_STRIDE, hi, lo,
-		       levels);
+	return cl_leaf(table, base, PW_CL_VERDICT_DIRECT_BITS, PW_CL_VERDICT_STRIDE, hi, lo, levels);
 }
 
 static __always_inline __u8 cl_verdict(void *table, __u64 hi, __u64 lo, const int levels)
 {
-	return (cl_verdict_leaf(table, hi, lo, levels) >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK;
+	return (cl_verdict_leaf(table, cl_verdict_base(table), hi, lo, levels) >> PW_CL_ACTION_SHIFT) &
+	       PW_CL_ACTION_MASK;
 }
 
 /* A rule section leaf's rule: its word in compiled_results and action. */
@@ -208,33 +217,39 @@ static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 					       const int levels)
 {
 	struct cl_hit hit = {};
-	__u32 leaf = cl_verdict_leaf(table, hi, lo, levels);
+	__u32 base = cl_verdict_base(table);
+	__u32 leaf = cl_verdict_leaf(table, base, hi, lo, levels);
 
 	if (!((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK))
 		return hit;
-	if (!(leaf & PW_CL_INDEX_MASK))
+	if (!(leaf & PW_CL_INDEX_MASK)) {
+		base = 0; /* the rule section */
 		leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
+	}
 	if (((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK) == PW_ACTION_SCOPED) {
 		hit.action = PW_ACTION_SCOPED;
 		hit.leaf = leaf;
+		hit.base = base;
 		return hit;
 	}
 	return cl_result(leaf);
 }
 
-/* A scoped leaf resolved for a packet: each scope record on the way gives
+/* A scoped leaf resolved for a packet (its records in the section at word
+ * `section`): each scope record on the way gives
  * its rule's own leaf when the packet fits its scope, else the covering
  * rule's (at most PW_SCOPE_DEPTH records: the controller builds no longer
  * chain). */
-static __always_inline struct cl_hit cl_resolve(void *table, __u32 leaf, const struct l4_info *l4)
+static __always_inline struct cl_hit cl_resolve(void *table, __u32 section, __u32 leaf,
+						const struct l4_info *l4)
 {
 	struct cl_hit none = {};
-	__u64 *tails = cl_word(table, PW_CL_H_TAILS);
+	__u64 *tails = cl_word(table, section + PW_CL_H_TAILS);
 
 	if (!tails)
 		return none;
 	for (int i = 0; i < PW_SCOPE_DEPTH; i++) {
-		__u32 base = (__u32)*tails + (leaf & PW_CL_INDEX_MASK) * 4;
+		__u32 base = section + (__u32)*tails + (leaf & PW_CL_INDEX_MASK) * 4;
 		__u64 *own, *w1, *w2, *w3;
 		__u64 w[3];
 		struct pw_scope s;

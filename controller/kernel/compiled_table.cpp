@@ -120,7 +120,14 @@ public:
     }
 
 private:
-    static uint32_t action(uint32_t leaf) { return leaf & ~uint32_t(PW_CL_INDEX_MASK); }
+    // A scoped rule's leaf (its scope record) is compared whole: two
+    // scoped rules never merge, and a rule inside one never repeats it.
+    static uint32_t action(uint32_t leaf)
+    {
+        if ((leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK) == PW_ACTION_SCOPED)
+            return leaf;
+        return leaf & ~uint32_t(PW_CL_INDEX_MASK);
+    }
 
     static bool bit(const Entry& e, unsigned i)
     {
@@ -311,10 +318,10 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
             throw Error("compiled table: rule " + std::to_string(r.id) + " has no result index");
         return action | idx;
     };
-    // A rule scoped to L4: in the verdict, "walk the rules"; in the rule
-    // section, a scope record (its own leaf, the leaf to fall back to, its
-    // scope) among this region's tails, made once per rule in the region.
-    // A chain of records is at most PW_SCOPE_DEPTH long.
+    // A rule scoped to L4: in either section, a scope record (its own
+    // leaf, the leaf to fall back to, its scope) among this region's
+    // tails, made once per rule in the region. A chain of records is at
+    // most PW_SCOPE_DEPTH long.
     struct Record {
         uint32_t leaf;
         unsigned chain; // records a packet may pass through from this one
@@ -324,8 +331,6 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
         constexpr uint32_t scoped = uint32_t(PW_ACTION_SCOPED) << PW_CL_ACTION_SHIFT;
         if (!r.scoped.scoped())
             return {plain_leaf(r), 0};
-        if (kind_ == TableKind::verdict)
-            return {scoped, 0};
         if (auto it = records.find(r.id); it != records.end())
             return it->second;
         RuleEntry own = r;
