@@ -80,6 +80,8 @@ std::string settings_key(const SourceSpec& s, const SyncOptions& o)
          std::to_string(g.allow_private) + ";" + std::to_string(g.protect_host_addresses) + ";";
     for (const auto& p : g.protect)
         k += p.to_string() + ",";
+    if (s.scope.scoped()) // (absent when unscoped: keys from before scopes stay valid)
+        k += ";scope " + s.scope.to_string();
     return k;
 }
 

@@ -69,4 +69,12 @@ check "bad input: a port without a protocol" "! lab pw add 203.0.113.0/28 --port
 expect_eq "TCP 443 to 203.0.113.10 after the scope moved to 8443: connects" connected "$(probe 203.0.113.10 443)"
 check "withdraw the scoped claims" "lab pw del 203.0.113.0/28 2001:db8:3::10/124 --source ops-443 >/dev/null"
 expect_eq "TCP 443 v6 without the scoped claim: connects" connected "$(probe 2001:db8:3::10 443)"
+
+# A registry synced unscoped, then the same unchanged file with a scope:
+# the scope is a setting of the source, so the file is read again.
+printf '203.0.113.20/32\n' > "$work/list.txt"
+check "sync a list (blocks .20 whatever the packet)" "lab pw sync --source reg --from '$work/list.txt' >/dev/null"
+check "sync the same file scoped to TCP 443" \
+  "lab pw sync --source reg --from '$work/list.txt' --proto tcp --port 443 | grep -q 'applied: rules +0 -0 ~1'"
+check "list shows the source's scope" "lab pw list --source reg | grep -q '203.0.113.20/32 *block tcp/443'"
 finish
