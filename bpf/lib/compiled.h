@@ -26,8 +26,7 @@
 struct cl_hit {
 	__u64 *result;
 	__u8 action;
-	__u32 leaf; /* scoped: the record's leaf */
-	__u32 base; /* scoped: the word at which the record's section starts */
+	__u32 leaf; /* scoped: the verdict's leaf naming the scope record */
 };
 
 static __always_inline __u64 *cl_word(void *table, __u32 idx)
@@ -217,36 +216,36 @@ static __always_inline struct cl_hit cl_lookup(void *table, __u64 hi, __u64 lo,
 					       const int levels)
 {
 	struct cl_hit hit = {};
-	__u32 base = cl_verdict_base(table);
-	__u32 leaf = cl_verdict_leaf(table, base, hi, lo, levels);
+	__u32 leaf = cl_verdict_leaf(table, cl_verdict_base(table), hi, lo, levels);
+	__u8 action = (leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK;
 
-	if (!((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK))
+	if (!action)
 		return hit;
-	if (!(leaf & PW_CL_INDEX_MASK)) {
-		base = 0; /* the rule section */
-		leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
-	}
-	if (((leaf >> PW_CL_ACTION_SHIFT) & PW_CL_ACTION_MASK) == PW_ACTION_SCOPED) {
+	if (action == PW_ACTION_SCOPED) {
+		/* A scope record in the verdict: resolved for the packet by
+		 * cl_resolve() (a scoped leaf in the rule section names no rule,
+		 * and cl_result() finds none for it). */
 		hit.action = PW_ACTION_SCOPED;
 		hit.leaf = leaf;
-		hit.base = base;
 		return hit;
 	}
+	if (!(leaf & PW_CL_INDEX_MASK))
+		leaf = cl_leaf(table, 0, PW_CL_RULE_DIRECT_BITS, PW_CL_RULE_STRIDE, hi, lo, levels);
 	return cl_result(leaf);
 }
 
-/* A scoped leaf resolved for a packet (its records in the section at word
- * `section`): each scope record on the way gives
+/* A scoped leaf resolved for a packet (its records among the verdict
+ * section's tails): each scope record on the way gives
  * its rule's own leaf when the packet fits its scope, else the covering
  * rule's (at most PW_SCOPE_DEPTH records: the controller builds no longer
  * chain). */
-static __always_inline struct cl_hit cl_resolve(void *table, __u32 section, __u32 leaf,
-						const struct l4_info *l4)
+static __always_inline struct cl_hit cl_resolve(void *table, __u32 leaf, const struct l4_info *l4)
 {
 	struct cl_hit none = {};
+	__u32 section = cl_verdict_base(table);
 	__u64 *tails = cl_word(table, section + PW_CL_H_TAILS);
 
-	if (!tails)
+	if (!section || !tails)
 		return none;
 	for (int i = 0; i < PW_SCOPE_DEPTH; i++) {
 		__u32 base = section + (__u32)*tails + (leaf & PW_CL_INDEX_MASK) * 4;

@@ -28,7 +28,6 @@ struct hit {
 			* scoped: in the scoped rule's value) */
 	__u32 rule_id; /* compiled, scoped: the scope record's leaf */
 	__u8 action;
-	__u32 section; /* compiled, scoped: where the record's section starts */
 };
 
 static __always_inline struct hit trie_rule_hit(struct pw_rule_value *v)
@@ -59,7 +58,6 @@ static __always_inline struct hit compiled_hit(struct cl_hit c)
 	if (c.action == PW_ACTION_SCOPED && !c.result) {
 		h.action = PW_ACTION_SCOPED;
 		h.rule_id = c.leaf;
-		h.section = c.base;
 	} else if (c.result && c.action) {
 		h.slot = (__u32 *)c.result + 1;
 		h.rule_id = (__u32)*c.result;
@@ -157,7 +155,7 @@ static __always_inline struct hit resolve_v4(void *version, __be32 addr, struct 
 	if (h.action != PW_ACTION_SCOPED)
 		return h;
 	if (cfg_engine == PW_ENGINE_COMPILED) {
-		return compiled_hit(cl_resolve(version, h.section, h.rule_id, l4));
+		return compiled_hit(cl_resolve(version, h.rule_id, l4));
 	} else {
 		struct pw_key_v4 key = {};
 
@@ -173,7 +171,7 @@ static __always_inline struct hit resolve_v6(void *version, const struct in6_add
 	if (h.action != PW_ACTION_SCOPED)
 		return h;
 	if (cfg_engine == PW_ENGINE_COMPILED) {
-		return compiled_hit(cl_resolve(version, h.section, h.rule_id, l4));
+		return compiled_hit(cl_resolve(version, h.rule_id, l4));
 	} else {
 		struct pw_key_v6 key = {};
 

@@ -99,14 +99,12 @@ std::optional<CompiledMatch> compiled_lookup(std::span<const uint64_t> copy,
     auto leaf = section_leaf(CompiledCopy::verdict_section(copy), TableKind::verdict, a);
     if (!leaf || (*leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK) == PW_ACTION_NONE)
         return std::nullopt;
-    // A scoped rule's record is in the section whose leaf named it.
-    auto section = CompiledCopy::verdict_section(copy);
-    if (!(*leaf & PW_CL_INDEX_MASK)) {
-        section = CompiledCopy::rule_section(copy);
-        leaf = section_leaf(section, TableKind::rules, a);
-    }
-    if (leaf)
-        leaf = scope_leaf(section, *leaf, packet);
+    // A scoped rule's record is in the verdict (a rule section's scoped
+    // leaf is never reached: it names no rule).
+    if ((*leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK) == PW_ACTION_SCOPED)
+        leaf = scope_leaf(CompiledCopy::verdict_section(copy), *leaf, packet);
+    else if (!(*leaf & PW_CL_INDEX_MASK))
+        leaf = section_leaf(CompiledCopy::rule_section(copy), TableKind::rules, a);
     if (!leaf)
         return std::nullopt;
     const uint32_t idx = *leaf & PW_CL_INDEX_MASK;

@@ -318,10 +318,12 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
             throw Error("compiled table: rule " + std::to_string(r.id) + " has no result index");
         return action | idx;
     };
-    // A rule scoped to L4: in either section, a scope record (its own
-    // leaf, the leaf to fall back to, its scope) among this region's
-    // tails, made once per rule in the region. A chain of records is at
-    // most PW_SCOPE_DEPTH long.
+    // A rule scoped to L4: in the verdict, a scope record (its own leaf,
+    // the leaf to fall back to, its scope) among this region's tails, made
+    // once per rule in the region; the verdict names it wherever the rule
+    // is the longest match, so the rule section's leaf of a scoped rule
+    // (action scoped, index 0) is never reached. A chain of records is at
+    // most PW_SCOPE_DEPTH long (checked in both sections).
     struct Record {
         uint32_t leaf;
         unsigned chain; // records a packet may pass through from this one
@@ -349,6 +351,10 @@ void CompiledTable::build_region(const RuleView& rules, Family f, const Prefix& 
                         " rules scoped to L4 cover one another with no rule without a scope between them, "
                         "down to " + r.prefix.to_string() + " (the data plane follows " +
                         std::to_string(PW_SCOPE_DEPTH) + ")");
+        if (kind_ == TableKind::rules)
+            return records[r.id] = Record{scoped, fallback.chain + 1};
+        if (origin_.tails + tails_.size() == 0)
+            tails_.resize(4, 0); // tail 0 stays unused: index 0 means "none" in a leaf
         uint32_t idx = origin_.tails + static_cast<uint32_t>(tails_.size() / 4);
         if (idx > PW_CL_INDEX_MASK)
             throw Error("compiled table: more than " + std::to_string(PW_CL_INDEX_MASK) + " tails");
@@ -647,6 +653,8 @@ std::optional<uint32_t> scope_leaf(std::span<const uint64_t> section, uint32_t l
     for (unsigned i = 0; i < PW_SCOPE_DEPTH && r.ok; i++) {
         if ((leaf >> PW_CL_ACTION_SHIFT & PW_CL_ACTION_MASK) != PW_ACTION_SCOPED)
             return leaf;
+        if (!(leaf & PW_CL_INDEX_MASK))
+            return std::nullopt; // no record
         uint64_t t = r.word(PW_CL_H_TAILS) + uint64_t(leaf & PW_CL_INDEX_MASK) * 4;
         uint64_t leaves = r.word(t), w[3] = {r.word(t + 1), r.word(t + 2), r.word(t + 3)};
         pw_scope a;

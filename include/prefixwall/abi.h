@@ -128,16 +128,17 @@ struct pw_rule_value {
  * else index 0.
  *
  * A rule scoped to L4 (struct pw_scope) has the action PW_ACTION_SCOPED in
- * both sections. In the verdict its index is 0 (the rule section is walked);
- * in the rule section the index names a scope record among the section's
- * tails (4 words: the rule's own leaf | the leaf to fall back to << 32,
- * then the struct pw_scope). The fallback leaf is the rule's own with its
- * otherwise action when its prefix also has claims without a scope, else
- * the one the covering rule would have (itself a scope record when that
- * rule is scoped too). Records
- * are built with the region that holds the rule (every change to a
- * covering rule rebuilds a region that holds it), so a copy's records are
- * of its own version.
+ * both sections. In the verdict the index names a scope record among the
+ * verdict section's tails (4 words: the rule's own leaf | the leaf to fall
+ * back to << 32, then the struct pw_scope); the reduction compares scoped
+ * leaves whole, so the verdict names the record wherever the rule is the
+ * longest match, and the rule section's scoped leaves (index 0) are never
+ * reached. The fallback leaf is the rule's own with its otherwise action
+ * when its prefix also has claims without a scope, else the one the
+ * covering rule would have (itself a record when that rule is scoped too).
+ * Records are built with the region that holds the rule (every change to
+ * a covering rule rebuilds a region that holds it), so a copy's records
+ * are of its own version.
  *
  * u32 tables are packed two per word, low half first: a BPF_F_MMAPABLE
  * array maps each element at its value size rounded up to 8 bytes, so an
