@@ -117,6 +117,9 @@ std::string render_metrics(const MetricsInput& in)
             for (Action a : kActions)
                 if (uint64_t n = counts[fam_index(f)][action_slot(a)])
                     e.sample("prefixwall_rules", {{"family", family_name(f)}, {"action", action_name(a)}, {"source", name}}, n);
+    e.family("prefixwall_rules_scoped", "gauge", "Prefixes in force with a claim scoped to L4 (protocol, ports).");
+    for (Family f : {Family::v4, Family::v6})
+        e.sample("prefixwall_rules_scoped", {{"family", family_name(f)}}, static_cast<uint64_t>(rules.count_scoped(f)));
     e.family("prefixwall_rules_capacity", "gauge", "Rules each family's map can hold.");
     e.sample("prefixwall_rules_capacity", {{"family", "ipv4"}}, static_cast<uint64_t>(in.capacity.max_rules_v4));
     e.sample("prefixwall_rules_capacity", {{"family", "ipv6"}}, static_cast<uint64_t>(in.capacity.max_rules_v6));

@@ -172,6 +172,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
         json fam;
         for (Action a : kActions)
             fam["rules"][action_name(a)] = rules.count(f, a);
+        fam["scoped"] = rules.count_scoped(f);
         fam["used"] = rules.count(f);
         fam["capacity"] = dp ? (f == Family::v4 ? dp->capacity().max_rules_v4
                                                 : dp->capacity().max_rules_v6)
@@ -221,7 +222,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
     if (!attachments.empty())
         ti.print(out);
     out << "\nrules:\n";
-    Table tr({"  FAMILY", "BLOCK", "REJECT", "ALLOW", "MONITOR", "USED", "CAPACITY", "TABLE MiB"});
+    Table tr({"  FAMILY", "BLOCK", "REJECT", "ALLOW", "MONITOR", "SCOPED", "USED", "CAPACITY", "TABLE MiB"});
     for (Family f : {Family::v4, Family::v6}) {
         const json& fam = j["families"][family_name(f)];
         char table[48];
@@ -230,7 +231,7 @@ void print_status(std::ostream& out, const Controller& c, bool as_json)
                       fam["compiled_table_capacity_bytes"].get<double>() / 1048576);
         tr.add({std::string("  ") + family_name(f), fam["rules"]["block"].dump(),
                 fam["rules"]["reject"].dump(), fam["rules"]["allow"].dump(), fam["rules"]["monitor"].dump(),
-                fam["used"].dump(), fam["capacity"].dump(), table});
+                fam["scoped"].dump(), fam["used"].dump(), fam["capacity"].dump(), table});
     }
     tr.print(out);
 }

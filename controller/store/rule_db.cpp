@@ -95,6 +95,8 @@ size_t rule_sources_at(const uint8_t* vb, size_t size)
     return (vb[8] & kScoped) && size >= kRuleHead + kRuleScopedBytes ? kRuleHead + kRuleScopedBytes : kRuleHead;
 }
 
+std::string scoped_key(Family f) { return std::string("count.") + family_tag(f) + ".scoped"; }
+
 std::string count_key(Family f, Action a)
 {
     return std::string("count.") + family_tag(f) + "." + action_name(a);
@@ -295,6 +297,8 @@ size_t RuleDb::Read::count(Family f) const
 
 size_t RuleDb::Read::count(Family f, Action a) const { return meta_u64(count_key(f, a).c_str()); }
 
+size_t RuleDb::Read::count_scoped(Family f) const { return meta_u64(scoped_key(f).c_str()); }
+
 void RuleDb::Read::walk_rules(const Prefix& within,
                               const std::function<bool(const MDB_val&, const MDB_val&)>& fn) const
 {
@@ -493,6 +497,16 @@ void RuleDb::Write::bump_count(Family f, Action a, int64_t delta)
     count_delta_[fam_index(f)][action_slot(a)] += delta;
 }
 
+void RuleDb::Write::bump_scoped(Family f, bool before, bool after)
+{
+    scoped_delta_[fam_index(f)] += int64_t(after) - int64_t(before);
+}
+
+size_t RuleDb::Write::count_scoped(Family f) const
+{
+    return static_cast<size_t>(static_cast<int64_t>(Read::count_scoped(f)) + scoped_delta_[fam_index(f)]);
+}
+
 void RuleDb::Write::bump_source(const std::string& source, Family f, Action a, int64_t delta)
 {
     source_delta_[source][fam_index(f)][action_slot(a)] += static_cast<uint64_t>(delta);
@@ -574,6 +588,11 @@ void RuleDb::Write::flush()
                 set_meta_u64(k.c_str(), meta_u64(k.c_str()) + static_cast<uint64_t>(d));
                 d = 0;
             }
+        }
+        if (int64_t& d = scoped_delta_[fam_index(f)]; d) {
+            std::string k = scoped_key(f);
+            set_meta_u64(k.c_str(), meta_u64(k.c_str()) + static_cast<uint64_t>(d));
+            d = 0;
         }
         if (lengths_dirty_[fam_index(f)]) {
             for (int i = 0; i < 3; i++) {
@@ -666,6 +685,7 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
     ch.after_result = r.result;
     ch.after_action = r.action();
     ch.after_scoped = r.scoped();
+    bump_scoped(prefix.family, before && ch.before_scoped.scoped(), ch.after_scoped.scoped());
     if (before)
         bump_count(prefix.family, ch.before_action, -1);
     bump_count(prefix.family, ch.after_action, 1);
@@ -699,6 +719,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
     ch.leaving = gone;
     bump_count(prefix.family, ch.before_action, -1);
     if (r->claims.empty()) {
+        bump_scoped(prefix.family, ch.before_scoped.scoped(), false);
         auto k = prefix_key(prefix);
         del(db_->rules_, k.data(), k.size());
         auto ik = id_key(r->id);
@@ -712,6 +733,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
     put_rule(*r, names);
     ch.after_action = r->action();
     ch.after_scoped = r->scoped();
+    bump_scoped(prefix.family, ch.before_scoped.scoped(), ch.after_scoped.scoped());
     bump_count(prefix.family, ch.after_action, 1);
     return ch;
 }
@@ -737,6 +759,7 @@ void RuleDb::Write::restore(const Rule& rule)
     auto pk = prefix_key(p);
     put(db_->ids_, ik.data(), ik.size(), pk.data(), pk.size());
     bump_count(p.family, rule.action(), 1);
+    bump_scoped(p.family, false, rule.scoped().scoped());
     raise_next_id(rule.id + 1);
     add_length(p);
 }

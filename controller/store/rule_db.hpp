@@ -12,7 +12,8 @@
 //   ids      rule id (big-endian) -> prefix key
 //   claims   source NUL prefix key -> claim action, [scope], comment
 //   sources  source -> claims by family and action
-//   meta     next_id, generation, counts by family and action, prefix
+//   meta     next_id, generation, counts by family and action (and of
+//            rules with a scoped claim), prefix
 //            lengths in use, the next result index to try
 #pragma once
 
@@ -88,6 +89,7 @@ public:
     std::optional<Rule> find_id(uint32_t id) const override;
     size_t count(Family f) const override;
     size_t count(Family f, Action a) const override;
+    size_t count_scoped(Family f) const override;
     void for_each_within(const Prefix& within,
                          const std::function<bool(const Rule&)>& fn) const override;
     void for_each_claim(const std::string& source,
@@ -159,6 +161,7 @@ public:
     // Counters kept in memory for the transaction and written at commit.
     using Read::count;
     size_t count(Family f, Action a) const override;
+    size_t count_scoped(Family f) const override;
     SourceCounts source_counts(const std::string& source) const override;
     std::vector<std::pair<std::string, SourceCounts>> sources() const override;
     std::array<uint64_t, 3> lengths(Family f) const override;
@@ -171,6 +174,8 @@ private:
     void del(MDB_dbi dbi, const void* key, size_t klen);
     void put_rule(const Rule& r, const std::vector<std::string>& sources);
     void bump_count(Family f, Action a, int64_t delta);
+    // A rule's scoped part came or went (before and after: scoped or not).
+    void bump_scoped(Family f, bool before, bool after);
     void bump_source(const std::string& source, Family f, Action a, int64_t delta);
     void add_length(const Prefix& p);
     void flush();
@@ -180,6 +185,7 @@ private:
     // order, as a bulk load's do); off after the first that is not.
     std::map<MDB_dbi, bool> appending_;
     std::array<std::array<int64_t, 4>, 2> count_delta_{};
+    std::array<int64_t, 2> scoped_delta_{};
     std::map<std::string, SourceCounts> source_delta_; // wrapping adds
     mutable std::array<std::optional<std::array<uint64_t, 3>>, 2> lengths_;
     std::array<bool, 2> lengths_dirty_{};

@@ -231,6 +231,13 @@ size_t RuleSet::count(Family f, Action a) const
     });
 }
 
+size_t RuleSet::count_scoped(Family f) const
+{
+    return std::count_if(rules_.begin(), rules_.end(), [f](const auto& kv) {
+        return kv.first.family == f && kv.second.scoped().scoped();
+    });
+}
+
 void RuleSet::restore(Rule rule)
 {
     if (rules_.contains(rule.prefix))

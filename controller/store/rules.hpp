@@ -85,6 +85,8 @@ public:
     virtual std::optional<Rule> find_id(uint32_t id) const = 0;
     virtual size_t count(Family f) const = 0;
     virtual size_t count(Family f, Action a) const = 0;
+    // Rules with a claim scoped to L4.
+    virtual size_t count_scoped(Family f) const = 0;
     // Every rule inside `within` (its own prefix included), in prefix
     // order; fn returns false to stop.
     virtual void for_each_within(const Prefix& within,
@@ -136,6 +138,7 @@ public:
     std::optional<Rule> find_id(uint32_t id) const override;
     size_t count(Family f) const override;
     size_t count(Family f, Action a) const override;
+    size_t count_scoped(Family f) const override;
     void for_each_within(const Prefix& within,
                          const std::function<bool(const Rule&)>& fn) const override;
     void for_each_entry(const Prefix& within,

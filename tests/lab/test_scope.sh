@@ -58,7 +58,9 @@ check "stats count the scoped rule's packets" "lab pw stats --json | python3 -c 
 import json, sys
 r = [r for r in json.load(sys.stdin)[\"rules\"] if r[\"prefix\"] == \"203.0.113.0/28\"]
 assert r and r[0][\"packets\"] > 0 and r[0][\"scoped\"] == \"block tcp/443, else allow\", r'"
+check "status counts the scoped rules" "lab pw status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"families\"][\"ipv4\"][\"scoped\"] == 1 and d[\"families\"][\"ipv6\"][\"scoped\"] == 1, d[\"families\"]'"
 lab pw metrics > "$work/metrics.txt"
+check "metrics: scoped rules per family" "grep -Eq '^prefixwall_rules_scoped\\{family=\"ipv4\"\\} 1$' '$work/metrics.txt'"
 check "metrics: the scoped claim's series has its scope" \
   "grep -Eq '^prefixwall_prefix_packets_total\\{prefix=\"203.0.113.0/28\",source=\"ops-443\",action=\"allow\",scope=\"tcp/443\"\\} [1-9]' '$work/metrics.txt'"
 

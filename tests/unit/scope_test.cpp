@@ -106,6 +106,17 @@ TEST_CASE("scope: the rule store keeps scoped claims and reads them back")
         ch = w.set_claim(p, "court", Claim{Action::monitor, "", {}});
         CHECK(ch.after_scoped.to_string() == "block tcp/22, else monitor");
         w.set_claim(Prefix::parse("192.0.2.0/24"), "ops", Claim{Action::allow, "plain", {}});
+        CHECK(w.count_scoped(Family::v6) == 1);
+        CHECK(w.count_scoped(Family::v4) == 0);
+        // Scoped rules counted as they come and go.
+        w.set_claim(Prefix::parse("198.51.100.0/24"), "x", Claim{Action::block, "", Scope::parse("udp", "", "")});
+        CHECK(w.count_scoped(Family::v4) == 1);
+        w.set_claim(Prefix::parse("198.51.100.0/24"), "x", Claim{Action::block, "", {}});
+        CHECK(w.count_scoped(Family::v4) == 0);
+        w.set_claim(Prefix::parse("198.51.100.0/24"), "y", Claim{Action::block, "", Scope::parse("tcp", "", "")});
+        CHECK(w.count_scoped(Family::v4) == 1);
+        w.remove_claim(Prefix::parse("198.51.100.0/24"), "");
+        CHECK(w.count_scoped(Family::v4) == 0);
         w.commit();
     }
     {
@@ -128,6 +139,9 @@ TEST_CASE("scope: the rule store keeps scoped claims and reads them back")
             return true;
         });
         CHECK_FALSE(r.find(Prefix::parse("192.0.2.0/24"))->scoped().scoped());
+        CHECK(r.count_scoped(Family::v6) == 1);
+        CHECK(r.count_scoped(Family::v4) == 0);
+        CHECK(r.snapshot().count_scoped(Family::v6) == 1);
     }
     fs::remove_all(dir);
 }
