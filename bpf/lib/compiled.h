@@ -21,8 +21,8 @@
 
 /* What a lookup found: the rule's word in compiled_results (rule id |
  * counter slot << 32) and its action; action 0 means no rule matched.
- * PW_ACTION_SCOPED: the rule section's leaf names a scope record (leaf),
- * to be resolved for the packet by cl_resolve(). */
+ * PW_ACTION_SCOPED: the verdict's leaf names a scope record (leaf), to be
+ * resolved for the packet by cl_resolve(). */
 struct cl_hit {
 	__u64 *result;
 	__u8 action;
