@@ -79,4 +79,7 @@ check "sync a list (blocks .20 whatever the packet)" "lab pw sync --source reg -
 check "sync the same file scoped to TCP 443" \
   "lab pw sync --source reg --from '$work/list.txt' --proto tcp --port 443 | grep -q 'applied: rules +0 -0 ~1'"
 check "list shows the source's scope" "lab pw list --source reg | grep -q '203.0.113.20/32 *block tcp/443'"
+lab pw export --source reg > "$work/reg.conf" 2> "$work/reg.err"
+check "export leaves a scoped claim out (a blackhole would take all its traffic) and says so" \
+  "! grep -q '203.0.113.20/32' '$work/reg.conf' && grep -q '1 claims scoped to L4' '$work/reg.err'"
 finish

@@ -134,10 +134,19 @@ public:
                 throw Error("export: no rule store in " + ctx.global.paths.state_dir.string() +
                             " (give --from LOCATION to export a registry)");
             auto db = RuleDb::shared(ctx.global.paths.state_dir, ctx.global.paths.store_mb);
+            // A claim scoped to L4 blocks some of its prefix's traffic; a
+            // blackhole route would take all of it: not exported.
+            size_t scoped = 0;
             db->read().for_each_claim(source_, [&](const Prefix& p, const Claim& c) {
-                entries.push_back({p, c.comment, c.action});
+                if (c.scope.scoped())
+                    scoped++;
+                else
+                    entries.push_back({p, c.comment, c.action});
                 return true;
             });
+            if (scoped)
+                ctx.err << "export: " << scoped << " claims scoped to L4 (protocol, ports) not exported: "
+                        << "a blackhole route would drop all of their prefixes' traffic\n";
         }
         if (output_.empty()) {
             write_bird_static(ctx.out, entries, bo);
