@@ -9,7 +9,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-const std::array<CommandSpec, 17> kCommands{{
+const std::array<CommandSpec, 18> kCommands{{
     {"attach", "IFACE [--mode native|generic] [--match src|dst|both] [--engine compiled|trie] "
                "[--malformed pass|drop] [--reject-rate N] [--dry-run]",
      "attach the filter to an interface (again: swap its settings without a gap)",
@@ -20,14 +20,15 @@ const std::array<CommandSpec, 17> kCommands{{
     {"status", "[--json]", "attachments, rule counts per family and action, map capacity", "",
      Operand::none, true, make_status},
     {"add", "PREFIX... [--action block|reject|allow|monitor] [--source NAME] [--comment TEXT] "
-            "[--proto P [--port N[-M][,...]] [--sport N[-M]]]",
+            "[--proto P [--port N[-M][,...]] [--sport N[-M]]] [--collateral [NAME=]FILE]... [--force]",
      "add rules by hand, in force when the command returns",
      "A prefix is a.b.c.d[/n] or x::y[/n]; host bits are masked with a warning. A reject rule "
      "answers TCP with a RST and other packets with ICMP administratively prohibited, then drops "
      "them (at most --reject-rate answers per second per CPU). An allow rule inside a block is "
      "an exception; a monitor rule counts without dropping. With --proto the claim applies only to "
      "packets of that protocol (and ports); the others fall through to the prefix's claims without "
-     "a scope, else to the rule covering it.",
+     "a scope, else to the rule covering it. With --collateral it reports the provider space the "
+     "change newly blocks and refuses more than --max-collateral of it, as sync does.",
      Operand::prefix, true, make_add},
     {"del", "PREFIX... [--source NAME]", "remove rules (or only one source's claims on them)", "",
      Operand::prefix, true, make_del},
@@ -39,6 +40,12 @@ const std::array<CommandSpec, 17> kCommands{{
      "With --proto it judges a packet of that protocol and ports, so rules scoped to L4 apply as they "
      "do to packets; without, the longest rule answers whatever its scope.",
      Operand::address, true, make_lookup},
+    {"collateral", "PREFIX | --source NAME --collateral [NAME=]FILE... | --config FILE [--json]",
+     "the cloud and CDN space the rules in force block, by provider and region",
+     "Counts the addresses (IPv6: /64s) blocked inside a prefix, or inside a source's block claims, that "
+     "fall in the providers' published ranges (AWS ip-ranges.json, Google Cloud cloud.json, Azure Service "
+     "Tags, Fastly public-ip-list, plain lists as NAME=FILE), and names the block rules that cover most.",
+     Operand::prefix, true, make_collateral},
     {"stats", "[--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]",
      "packets and bytes per rule, per source and per outcome", "", Operand::none, true, make_stats},
     {"top", "[--interval S] [--sort pps|bps|packets|bytes]",

@@ -140,6 +140,9 @@ Config parse_config(const std::string& textin, const std::string& name)
                 else if (key == "min-prefix-len-v6") cfg.guards.min_len_v6 = number<unsigned>(value, where);
                 else if (key == "protect") cfg.guards.protect.push_back(Prefix::parse(value));
                 else if (key == "allow-private") cfg.guards.allow_private = boolean(value, where);
+                else if (key == "collateral") cfg.guards.collateral.push_back(value);
+                else if (key == "max-collateral") cfg.guards.max_collateral_v4 = number<uint64_t>(value, where);
+                else if (key == "max-collateral-v6") cfg.guards.max_collateral_v6 = number<uint64_t>(value, where);
                 else throw Error("unknown key in [guards]");
             } else if (section == "fetch") {
                 if (key == "timeout") cfg.fetch.timeout_s = number<long>(value, where);

@@ -2,10 +2,11 @@
 // text (see examples/prefixwall.conf for every key, commented).
 //
 //   [source NAME]      from, format, action, interval, rkn-block-types
-//   [guards]           max-removal, min-prefix-len-v4/-v6, protect, allow-private
+//   [guards]           max-removal, min-prefix-len-v4/-v6, protect, allow-private,
+//                      collateral, max-collateral, max-collateral-v6
 //   [fetch]            timeout, connect-timeout, stall-timeout, max-bytes
 //
-// Keys may repeat where they are lists (from, protect). Every error names
+// Keys may repeat where they are lists (from, protect, collateral). Every error names
 // the file and line.
 #pragma once
 

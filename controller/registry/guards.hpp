@@ -4,7 +4,9 @@
 #pragma once
 
 #include "base/prefix.hpp"
+#include "store/collateral.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +21,13 @@ struct GuardOptions {
     std::vector<Prefix> protect;        // --protect, on top of the built-ins
     bool protect_host_addresses = true; // this host's interface addresses
     bool allow_private = false;         // let private/reserved space in
+    // The collateral guard (registry/collateral_guard.hpp): provider lists
+    // ("[NAME=]FILE"), the space read from them, and how much of it one
+    // version may newly block (IPv4 addresses, IPv6 /64s). force
+    // overrides it too (logged).
+    std::vector<std::string> collateral;
+    std::shared_ptr<const ProviderSpace> providers;
+    u128 max_collateral_v4 = 65536, max_collateral_v6 = 65536;
 };
 
 struct Refusal {

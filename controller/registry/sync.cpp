@@ -1,6 +1,7 @@
 #include "registry/sync.hpp"
 
 #include "base/error.hpp"
+#include "registry/collateral_guard.hpp"
 #include "store/impact.hpp"
 
 #include <algorithm>
@@ -303,6 +304,7 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         r.refused = "would remove " + std::to_string(r.removed) + " of " +
                     std::to_string(previous) + " entries (" + buf + ", more than --max-removal " +
                     std::to_string(opts.guards.max_removal).substr(0, 4) + "); --force to apply";
+        r.refused_guard = "removal";
     }
 
     // 5. The commit (or, dry or refused, the change evaluated and dropped):
@@ -310,13 +312,26 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
     const bool dry = opts.dry_run || !r.refused.empty();
     if (!dry)
         progress.say("applying");
-    CommitReport c = ctl.commit(changes, {}, dry);
+    CollateralResult coll;
+    CommitReport c;
+    try {
+        c = ctl.commit(changes, collateral_check(opts.guards, changes, &coll), dry);
+    } catch (const CollateralRefused& e) {
+        c = e.report;
+        r.refused = e.what();
+        r.refused_guard = "collateral";
+    }
+    if (coll.counted)
+        r.collateral = coll.collateral;
+    if (!coll.forced.empty())
+        r.warnings.push_back("collateral guard overridden by --force: " + coll.forced);
+    const bool applied = !dry && r.refused.empty();
     r.v4_blocked_before = to_string(c.blocked_before[0]);
     r.v4_blocked_after = to_string(c.blocked_after[0]);
     r.v4_newly_blocked = to_string(c.newly_blocked[0]);
     r.v6_64s_blocked_after = to_string(c.blocked_after[1]);
     r.v6_64s_newly_blocked = to_string(c.newly_blocked[1]);
-    if (!dry) {
+    if (applied) {
         r.rules_inserted = c.inserted;
         r.rules_updated = c.updated;
         r.rules_erased = c.erased;

@@ -43,6 +43,7 @@ struct SyncReport {
     bool not_modified = false; // HTTP 304: nothing to do
     bool applied = false;      // committed (false for dry runs and refusals)
     std::string refused;       // why the whole sync was refused, if it was
+    std::string refused_guard; // which guard refused it: removal, collateral
     uint64_t bytes = 0;
     size_t lines = 0, parsed = 0, rejected = 0, duplicates = 0, masked = 0;
     std::vector<Rejection> rejections; // the first 100
@@ -53,6 +54,7 @@ struct SyncReport {
     std::vector<Prefix> broadest_added;    // the 5 broadest new blocks
     std::string v4_blocked_before, v4_blocked_after, v4_newly_blocked;
     std::string v6_64s_blocked_after, v6_64s_newly_blocked;
+    std::optional<Collateral> collateral; // provider space newly blocked (--collateral given)
     double seconds = 0;
     std::vector<std::pair<std::string, double>> phases; // seconds per phase
     double in_force_seconds = 0; // commit start -> the new version in force

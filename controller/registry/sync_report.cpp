@@ -1,5 +1,7 @@
 #include "registry/sync_report.hpp"
 
+#include "registry/collateral_guard.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <ostream>
@@ -23,6 +25,8 @@ nlohmann::json to_json(const SyncReport& r)
             {"not_modified", r.not_modified},
             {"applied", r.applied},
             {"refused", r.refused.empty() ? json(nullptr) : json(r.refused)},
+            {"refused_by", r.refused_guard.empty() ? json(nullptr) : json(r.refused_guard)},
+            {"collateral", r.collateral ? collateral_json(*r.collateral) : json(nullptr)},
             {"bytes", r.bytes},
             {"entries", {{"lines", r.lines}, {"parsed", r.parsed}, {"rejected", r.rejected},
                          {"duplicates", r.duplicates}, {"host_bits_masked", r.masked},
@@ -74,6 +78,8 @@ void print_report(std::ostream& out, const SyncReport& r)
             out << " " << p.to_string();
         out << "\n";
     }
+    if (r.collateral)
+        print_collateral(out, *r.collateral, "  ", "provider space newly blocked");
     if (!r.refused.empty())
         out << "  REFUSED: " << r.refused << "; nothing changed\n";
     else if (r.applied)
@@ -116,6 +122,9 @@ std::string summary_line(const SyncOutcome& o)
             s += ", " + std::to_string(r.rejected) + " lines rejected";
         for (const auto& [g, n] : r.refused_by_guard)
             s += ", guard " + g + " refused " + std::to_string(n);
+        if (r.collateral && !r.collateral->empty())
+            s += ", provider space newly blocked: " + units_text(Family::v4, r.collateral->units[0]) + ", " +
+                 units_text(Family::v6, r.collateral->units[1]);
         if (!r.refused.empty())
             s += "; REFUSED: " + r.refused + "; the last good version stays in force";
     }

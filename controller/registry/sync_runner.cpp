@@ -18,7 +18,7 @@ SyncOutcome run_sync(const SyncRun& run, const SourceSpec& spec, const SyncOptio
         Controller ctl(run.paths, run.capacity, true);
         out.report = apply_source(ctl, std::move(fetched), opts);
         if (out.failed() && !opts.dry_run)
-            ctl.store().record_sync_failure(spec.name);
+            ctl.store().record_sync_failure(spec.name, out.report->refused_guard);
         if (run.reattach)
             out.notices = ctl.reattach_missing();
         return out;

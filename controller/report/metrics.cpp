@@ -135,6 +135,14 @@ std::string render_metrics(const MetricsInput& in)
              "Syncs of a source that failed or were refused by a guard.");
     for (const auto& [name, s] : in.syncs)
         e.sample("prefixwall_sync_failures_total", {{"source", name}}, s.failures);
+    e.family("prefixwall_sync_refusals_total", "counter",
+             "Syncs of a source refused by a guard (removal, collateral): the last good version stayed in force.");
+    for (const auto& [name, s] : in.syncs)
+        for (const char* guard : {"removal", "collateral"}) {
+            auto it = s.refusals.find(guard);
+            e.sample("prefixwall_sync_refusals_total", {{"source", name}, {"guard", guard}},
+                     it == s.refusals.end() ? uint64_t{0} : it->second);
+        }
     e.family("prefixwall_sync_entries", "gauge", "Entries of a source in force after its last good sync.");
     for (const auto& [name, s] : in.syncs)
         e.sample("prefixwall_sync_entries", {{"source", name}}, static_cast<uint64_t>(s.entries));
@@ -165,7 +173,7 @@ MetricsInput metrics_input(const RuleView& rules, const StateStore& store, const
     for (const auto& name : store.synced_sources()) {
         SourceMeta m = store.load_source_meta(name);
         in.syncs[name] = SyncRecord{static_cast<double>(m.last_success), m.last_duration, m.failures,
-                                    m.entries};
+                                    m.entries, m.refusals};
     }
     in.attachments = store.load_attachments();
     in.feeds = store.load_feed_statuses();

@@ -19,6 +19,7 @@ struct SyncRecord {         // what the daemon (or the state) knows of a source'
     double last_duration = 0;
     uint64_t failures = 0;
     size_t entries = 0;
+    std::map<std::string, uint64_t> refusals; // by guard
 };
 
 struct MetricsInput {

@@ -337,6 +337,7 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
             report.blocked_before[fi] = total;
             report.blocked_after[fi] = total - impact[fi].before + impact[fi].after;
             report.newly_blocked[fi] = impact[fi].fresh;
+            report.fresh_ranges[fi] = std::move(impact[fi].fresh_ranges);
             if (impact[fi].before != impact[fi].after)
                 w.set_meta_u128(kBlocked[fi], report.blocked_after[fi]);
         }

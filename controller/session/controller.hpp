@@ -42,6 +42,7 @@ struct CommitReport {
     // Blocked space per family (IPv4 addresses, IPv6 /64s) before and
     // after, and newly blocked (store/impact.hpp).
     std::array<u128, 2> blocked_before{}, blocked_after{}, newly_blocked{};
+    std::array<std::vector<Range>, 2> fresh_ranges; // the newly blocked addresses, sorted
     std::vector<std::pair<std::string, double>> phases; // seconds per step
 };
 

@@ -25,6 +25,24 @@ void push(std::vector<Range>& out, u128 first, u128 last)
 
 } // namespace
 
+Range range_of(const Prefix& p)
+{
+    return {to_u128(p.first()), to_u128(p.last())};
+}
+
+std::vector<Range> merged(std::vector<Range> r)
+{
+    std::sort(r.begin(), r.end(), [](const Range& a, const Range& b) { return a.first < b.first; });
+    std::vector<Range> out;
+    for (const Range& x : r) {
+        if (!out.empty() && (out.back().last >= x.first || out.back().last + 1 == x.first))
+            out.back().last = std::max(out.back().last, x.last);
+        else
+            out.push_back(x);
+    }
+    return out;
+}
+
 std::vector<Range> blocked_ranges(const RuleView& rules, Family f)
 {
     return blocked_ranges(rules, family_root(f));
@@ -99,7 +117,9 @@ std::array<FamilyImpact, 2> change_impact(const RuleView& before, const RuleView
             auto b = blocked_ranges(before, q, cover), a = blocked_ranges(after, q, cover);
             fi.before += count_units(b, shift);
             fi.after += count_units(a, shift);
-            fi.fresh += count_units(difference(a, b), shift);
+            auto fresh = difference(a, b);
+            fi.fresh += count_units(fresh, shift);
+            fi.fresh_ranges.insert(fi.fresh_ranges.end(), fresh.begin(), fresh.end());
         }
     }
     return out;

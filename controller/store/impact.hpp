@@ -17,6 +17,10 @@ using u128 = unsigned __int128;
 struct Range {
     u128 first, last; // inclusive; IPv4 in the low 32 bits
 };
+// A prefix's addresses as a range.
+Range range_of(const Prefix& p);
+// Sorted, disjoint and merged (overlapping or adjacent ranges joined).
+std::vector<Range> merged(std::vector<Range> r);
 
 // Disjoint, sorted, merged ranges of addresses a packet to which would be
 // dropped (longest match is block): in a whole family, or in one region.
@@ -31,6 +35,7 @@ std::vector<Range> blocked_ranges(const RuleView& rules, const Prefix& region,
 // those newly blocked.
 struct FamilyImpact {
     u128 before = 0, after = 0, fresh = 0;
+    std::vector<Range> fresh_ranges; // the newly blocked addresses, sorted
 };
 // `changed`: the prefixes whose entries changed (any family). Regions are
 // those prefixes (IPv6 ones widened to /64), each counted once; with many

@@ -218,6 +218,10 @@ SourceMeta StateStore::load_source_meta(const std::string& source) const
     m.last_success = j.value("last_success", int64_t{0});
     m.last_duration = j.value("last_duration", 0.0);
     m.failures = j.value("failures", uint64_t{0});
+    if (auto r = j.find("refusals"); r != j.end() && r->is_object())
+        for (const auto& [guard, n] : r->items())
+            if (n.is_number_unsigned())
+                m.refusals[guard] = n.get<uint64_t>();
     return m;
 }
 
@@ -234,7 +238,8 @@ void StateStore::save_source_meta(const std::string& source, SourceMeta m) const
                                 {"entries", m.entries},
                                 {"last_success", m.last_success},
                                 {"last_duration", m.last_duration},
-                                {"failures", m.failures}}
+                                {"failures", m.failures},
+                                {"refusals", m.refusals}}
                          .dump(2) +
                      "\n");
 }
@@ -361,10 +366,12 @@ void StateStore::forget_source_meta(const std::string& source) const
     save_source_meta(source, m);
 }
 
-void StateStore::record_sync_failure(const std::string& source) const
+void StateStore::record_sync_failure(const std::string& source, const std::string& guard) const
 {
     SourceMeta m = load_source_meta(source);
     m.failures++;
+    if (!guard.empty())
+        m.refusals[guard]++;
     save_source_meta(source, m);
 }
 

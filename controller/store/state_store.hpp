@@ -25,6 +25,7 @@ struct SourceMeta {
     int64_t last_success = 0; // unix seconds
     double last_duration = 0; // seconds
     uint64_t failures = 0;    // failed or refused syncs, ever
+    std::map<std::string, uint64_t> refusals; // syncs refused, by guard (removal, collateral)
 };
 
 // What a BGP feed (`prefixwall feed`) last wrote of itself, for metrics.
@@ -70,7 +71,8 @@ public:
     void save_source_meta(const std::string& source, SourceMeta meta) const;
     void forget_source_meta(const std::string& source) const;
     // Counts a failed or refused sync of `source`.
-    void record_sync_failure(const std::string& source) const;
+    // `guard`: the guard that refused it ("" for a failure).
+    void record_sync_failure(const std::string& source, const std::string& guard = "") const;
     std::vector<std::string> synced_sources() const;
 
     // Sources whose claims are held until a deadline (unix seconds), then

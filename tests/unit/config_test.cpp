@@ -14,6 +14,10 @@ min-prefix-len-v4 = 12
 protect = 192.0.2.0/24
 protect = 2001:db8::/48
 allow-private = yes
+collateral = /etc/prefixwall/ip-ranges.json
+collateral = cloudflare=/etc/prefixwall/ips-v4
+max-collateral = 4096
+max-collateral-v6 = 100
 
 [fetch]
 timeout = 60
@@ -35,6 +39,10 @@ rkn-block-types = ip, domain
     CHECK(c.guards.min_len_v6 == 19);
     CHECK(c.guards.protect.size() == 2);
     CHECK(c.guards.allow_private);
+    CHECK(c.guards.collateral ==
+          std::vector<std::string>{"/etc/prefixwall/ip-ranges.json", "cloudflare=/etc/prefixwall/ips-v4"});
+    CHECK(c.guards.max_collateral_v4 == 4096);
+    CHECK(c.guards.max_collateral_v6 == 100);
     CHECK(c.fetch.timeout_s == 60);
     CHECK(c.fetch.max_bytes == 1000000);
     REQUIRE(c.sources.size() == 2);
@@ -71,6 +79,7 @@ TEST_CASE("config errors name the file, line and key")
     CHECK(why("[source a]\nfrom = x\nrkn-block-types = ip, dns\n") ==
           "t.conf:3 (rkn-block-types): bad block type 'dns': expected ip, domain, domain-mask or url");
     CHECK(why("[fetch]\ntimeout = soon\n") == "t.conf:2 (timeout): 'soon' is not a number");
+    CHECK(why("[guards]\nmax-collateral = lots\n") == "t.conf:2 (max-collateral): 'lots' is not a number");
     CHECK(why("[guards\n") == "t.conf:1: unclosed section header");
 }
 

@@ -123,7 +123,7 @@ TEST_CASE("the metrics render every family once, with bounded prefix series")
     in.rules = &rs;
     in.now = &s;
     in.top_k = 1;
-    in.syncs["drop"] = SyncRecord{1700000000, 0.25, 2, 2};
+    in.syncs["drop"] = SyncRecord{1700000000, 0.25, 2, 2, {{"collateral", 1}}};
     in.attachments = {Attachment{"eth0", 2, XdpMode::native, Match::both, false, false}};
     in.attached["eth0"] = true;
     in.capacity = Capacity{100, 50, 64};
@@ -133,6 +133,7 @@ TEST_CASE("the metrics render every family once, with bounded prefix series")
                             "prefixwall_prefix_bytes_total", "prefixwall_rules", "prefixwall_rules_capacity",
                             "prefixwall_sync_last_success_timestamp_seconds", "prefixwall_sync_duration_seconds",
                             "prefixwall_sync_failures_total", "prefixwall_sync_entries",
+                            "prefixwall_sync_refusals_total",
                             "prefixwall_interface_attached", "prefixwall_build_info"}) {
         CAPTURE(fam);
         std::string type = "# TYPE " + std::string(fam) + " ";
@@ -145,6 +146,8 @@ TEST_CASE("the metrics render every family once, with bounded prefix series")
     CHECK(t.find("prefixwall_prefix_packets_total{prefix=\"198.51.100.0/24\",source=\"drop\",action=\"block\"} 10\n") != std::string::npos);
     CHECK(t.find("prefix=\"192.0.2.0/24\"") == std::string::npos);
     CHECK(t.find("prefixwall_sync_failures_total{source=\"drop\"} 2\n") != std::string::npos);
+    CHECK(t.find("prefixwall_sync_refusals_total{source=\"drop\",guard=\"collateral\"} 1\n") != std::string::npos);
+    CHECK(t.find("prefixwall_sync_refusals_total{source=\"drop\",guard=\"removal\"} 0\n") != std::string::npos);
     CHECK(t.find("prefixwall_interface_attached{interface=\"eth0\",mode=\"native\",match=\"both\"} 1\n") != std::string::npos);
     CHECK(t.find("prefixwall_rules{family=\"ipv4\",action=\"block\",source=\"drop\"} 2\n") != std::string::npos);
 }

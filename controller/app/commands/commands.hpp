@@ -15,6 +15,8 @@ std::unique_ptr<Command> make_add();
 std::unique_ptr<Command> make_del();
 std::unique_ptr<Command> make_list();
 std::unique_ptr<Command> make_lookup();
+// collateral.cpp: provider space the rules in force block.
+std::unique_ptr<Command> make_collateral();
 // sync.cpp: registries, once or as a daemon.
 std::unique_ptr<Command> make_sync();
 std::unique_ptr<Command> make_serve();

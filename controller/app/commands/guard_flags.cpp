@@ -1,6 +1,7 @@
 #include "app/commands/guard_flags.hpp"
 
 #include "app/command.hpp"
+#include "registry/provider_lists.hpp"
 
 namespace pw {
 namespace po = boost::program_options;
@@ -16,6 +17,46 @@ void GuardFlags::declare_guards(po::options_description& o)
         ("protect", po::value(&protect)->composing()->value_name("PREFIX"),
          "never block this prefix or anything covering it (repeatable)")
         ("allow-private", po::bool_switch(&allow_private), "accept private, loopback and other special-use space");
+    declare_collateral(o);
+}
+
+void GuardFlags::declare_collateral(po::options_description& o, bool limits)
+{
+    o.add_options()
+        ("collateral", po::value(&collateral)->composing()->value_name("[NAME=]FILE"),
+         "a cloud's or CDN's published address list (AWS, Google Cloud, Azure, Fastly JSON; plain or netset "
+         "named NAME): report and guard the provider space a change newly blocks (repeatable)");
+    if (!limits)
+        return;
+    o.add_options()
+        ("max-collateral", po::value(&max_collateral)->value_name("N"),
+         "refuse a version that newly blocks more than N IPv4 addresses of provider space (65536)")
+        ("max-collateral-v6", po::value(&max_collateral_v6)->value_name("N"),
+         "the same in IPv6 /64s (65536)");
+}
+
+namespace {
+
+u128 unit_limit(const std::string& text, const char* flag)
+{
+    u128 v = 0;
+    if (text.empty() || text.size() > 38 || text.find_first_not_of("0123456789") != std::string::npos)
+        throw UsageError(std::string(flag) + " takes a number, not '" + text + "'");
+    for (char ch : text)
+        v = v * 10 + static_cast<unsigned>(ch - '0');
+    return v;
+}
+
+} // namespace
+
+void GuardFlags::apply_collateral(GuardOptions& g) const
+{
+    if (!max_collateral.empty())
+        g.max_collateral_v4 = unit_limit(max_collateral, "--max-collateral");
+    if (!max_collateral_v6.empty())
+        g.max_collateral_v6 = unit_limit(max_collateral_v6, "--max-collateral-v6");
+    g.collateral.insert(g.collateral.end(), collateral.begin(), collateral.end());
+    g.providers = load_provider_space(g.collateral);
 }
 
 void GuardFlags::declare_fetch(po::options_description& o)
@@ -42,6 +83,7 @@ void GuardFlags::apply(GuardOptions& g, FetchOptions& fetch) const
         g.protect.push_back(Prefix::parse(p));
     g.force |= force;
     g.allow_private |= allow_private;
+    apply_collateral(g);
     if (timeout > 0) fetch.timeout_s = timeout;
     if (connect_timeout > 0) fetch.connect_timeout_s = connect_timeout;
     if (max_bytes > 0) fetch.max_bytes = max_bytes;

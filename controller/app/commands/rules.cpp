@@ -1,7 +1,9 @@
 #include "app/commands/commands.hpp"
+#include "app/commands/guard_flags.hpp"
 #include "app/commands/scope_flags.hpp"
 
 #include "app/config.hpp"
+#include "registry/collateral_guard.hpp"
 #include "report/render.hpp"
 #include "session/controller.hpp"
 #include "session/reader.hpp"
@@ -39,8 +41,10 @@ public:
             ("source", po::value(&source_)->default_value("cli")->value_name("NAME"),
              "the source the claims belong to")
             ("comment", po::value(&comment_)->default_value("")->value_name("TEXT"),
-             "free text kept with the claim");
+             "free text kept with the claim")
+            ("force", po::bool_switch(&force_), "apply what the collateral guard would refuse (logged)");
         scope_.declare(o);
+        guards_.declare_collateral(o);
     }
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
     {
@@ -53,6 +57,9 @@ public:
         auto prefixes = parse_prefixes(pos, ctx.err);
         for (const auto& p : prefixes)
             scope.check_family(p);
+        GuardOptions g;
+        g.force = force_;
+        guards_.apply_collateral(g); // provider lists read before anything is locked
         Controller c(ctx.global.paths, ctx.global.capacity, true);
         ChangeSet changes;
         {
@@ -72,16 +79,30 @@ public:
         }
         for (const auto& p : prefixes)
             changes.push_back({p, source_, Claim{a, comment_, scope}});
-        auto r = c.commit(changes);
+        CollateralResult coll;
+        CommitReport r;
+        try {
+            r = c.commit(changes, collateral_check(g, changes, &coll));
+        } catch (const CollateralRefused& e) {
+            throw Error(std::string("add: ") + e.what() + "; nothing changed");
+        }
+        if (!coll.forced.empty())
+            ctx.err << "warning: collateral guard overridden by --force: " << coll.forced << "\n";
         c.store().forget_source_meta(source_); // its claims no longer match the registry
         ctx.out << "added " << prefixes.size() << " prefix" << (prefixes.size() == 1 ? "" : "es")
-                << " (" << r.inserted << " new, " << r.updated << " changed)\n";
+                << " (" << r.inserted << " new, " << r.updated << " changed); newly blocked: "
+                << units_text(Family::v4, r.newly_blocked[0]) << ", " << units_text(Family::v6, r.newly_blocked[1])
+                << "\n";
+        if (coll.counted)
+            print_collateral(ctx.out, coll.collateral, "  ", "provider space newly blocked");
         return 0;
     }
 
 private:
     std::string action_, source_, comment_;
+    bool force_ = false;
     ScopeFlags scope_;
+    GuardFlags guards_;
 };
 
 class Del : public Command {
