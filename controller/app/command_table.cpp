@@ -9,7 +9,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-const std::array<CommandSpec, 18> kCommands{{
+const std::array<CommandSpec, 19> kCommands{{
     {"attach", "IFACE [--mode native|generic] [--match src|dst|both] [--engine compiled|trie] "
                "[--malformed pass|drop] [--reject-rate N] [--dry-run]",
      "attach the filter to an interface (again: swap its settings without a gap)",
@@ -20,14 +20,16 @@ const std::array<CommandSpec, 18> kCommands{{
     {"status", "[--json]", "attachments, rule counts per family and action, map capacity", "",
      Operand::none, true, make_status},
     {"add", "PREFIX... [--action block|reject|allow|monitor] [--source NAME] [--comment TEXT] "
-            "[--proto P [--port N[-M][,...]] [--sport N[-M]]] [--collateral [NAME=]FILE]... [--force]",
+            "[--proto P [--port N[-M][,...]] [--sport N[-M]]] [--expire DURATION | --until TIME] "
+            "[--collateral [NAME=]FILE]... [--force]",
      "add rules by hand, in force when the command returns",
      "A prefix is a.b.c.d[/n] or x::y[/n]; host bits are masked with a warning. A reject rule "
      "answers TCP with a RST and other packets with ICMP administratively prohibited, then drops "
      "them (at most --reject-rate answers per second per CPU). An allow rule inside a block is "
      "an exception; a monitor rule counts without dropping. With --proto the claim applies only to "
      "packets of that protocol (and ports); the others fall through to the prefix's claims without "
-     "a scope, else to the rule covering it. With --collateral it reports the provider space the "
+     "a scope, else to the rule covering it. With --expire or --until the claim is withdrawn at that "
+     "time (the rule stays while another source claims the prefix). With --collateral it reports the provider space the "
      "change newly blocks and refuses more than --max-collateral of it, as sync does.",
      Operand::prefix, true, make_add},
     {"del", "PREFIX... [--source NAME]", "remove rules (or only one source's claims on them)", "",
@@ -40,6 +42,11 @@ const std::array<CommandSpec, 18> kCommands{{
      "With --proto it judges a packet of that protocol and ports, so rules scoped to L4 apply as they "
      "do to packets; without, the longest rule answers whatever its scope.",
      Operand::address, true, make_lookup},
+    {"expire", "", "withdraw the claims whose --expire or --until time is over",
+     "Every command that changes something, and the daemon within a second, does this as it starts; "
+     "this command does only that, for a systemd timer on hosts without the daemon "
+     "(examples/prefixwall-expire.timer).",
+     Operand::none, true, make_expire},
     {"collateral", "PREFIX | --source NAME --collateral [NAME=]FILE... | --config FILE [--json]",
      "the cloud and CDN space the rules in force block, by provider and region",
      "Counts the addresses (IPv6: /64s) blocked inside a prefix, or inside a source's block claims, that "
@@ -59,7 +66,7 @@ const std::array<CommandSpec, 18> kCommands{{
      "A full ring loses packets, and the capture says how many. Each packet's comment names the rule, "
      "its sources and the outcome (tshark -V, Wireshark). Ctrl-C stops.",
      Operand::none, true, make_capture},
-    {"sync", "--source NAME --from LOCATION... [--format F] [--action A] [--proto P [--port N,...]] | "
+    {"sync", "--source NAME --from LOCATION... [--format F] [--action A] [--proto P [--port N,...]] [--expire D] | "
              "--config FILE [--source NAME] [--dry-run] [--json] [guards]",
      "make a source's rules equal a registry, as one version",
      "A failed fetch, a parse error under --strict or a refusal by a guard changes nothing: the "

@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "base/deadline.hpp"
 #include "base/error.hpp"
 #include "registry/text.hpp"
 
@@ -130,6 +131,7 @@ Config parse_config(const std::string& textin, const std::string& name)
                 else if (key == "format") src->format = value == "auto" ? std::nullopt : std::optional(parse_format(value));
                 else if (key == "action") src->action = parse_action(value);
                 else if (key == "interval") src->interval_s = number<unsigned>(value, where);
+                else if (key == "expire") src->expire_s = static_cast<unsigned>(parse_duration(value));
                 else if (key == "rkn-block-types") src->rkn_block_types = parse_block_types(value);
                 else if (key == "proto" || key == "port" || key == "sport")
                     scope_words[cfg.sources.size() - 1][key == "proto" ? 0 : key == "port" ? 1 : 2] = value;
@@ -193,7 +195,7 @@ SourceSpec parse_source_flag(const std::string& text)
 {
     size_t eq = text.find('=');
     if (eq == std::string::npos || eq == 0)
-        throw Error("bad --source '" + text + "': expected NAME=LOCATION[,format=F][,action=A][,interval=S][,proto=P][,port=N+M][,sport=N]");
+        throw Error("bad --source '" + text + "': expected NAME=LOCATION[,format=F][,action=A][,interval=S][,expire=D][,proto=P][,port=N+M][,sport=N]");
     SourceSpec s;
     std::array<std::string, 3> words; // proto, port, sport
     s.name = text.substr(0, eq);
@@ -212,6 +214,7 @@ SourceSpec parse_source_flag(const std::string& text)
         if (k == "format") s.format = v == "auto" ? std::nullopt : std::optional(parse_format(v));
         else if (k == "action") s.action = parse_action(v);
         else if (k == "interval") s.interval_s = number<unsigned>(v, where);
+        else if (k == "expire") s.expire_s = static_cast<unsigned>(parse_duration(v));
         else if (k == "rkn-block-types") s.rkn_block_types = parse_block_types(v);
         else if (k == "proto") words[0] = v;
         else if (k == "port") words[1] = v; // several joined by '+': 443+8443

@@ -1,7 +1,8 @@
 // The configuration file: sources, guards and fetch limits in an INI-like
 // text (see examples/prefixwall.conf for every key, commented).
 //
-//   [source NAME]      from, format, action, interval, rkn-block-types
+//   [source NAME]      from, format, action, interval, expire, rkn-block-types,
+//                      proto, port, sport
 //   [guards]           max-removal, min-prefix-len-v4/-v6, protect, allow-private,
 //                      collateral, max-collateral, max-collateral-v6
 //   [fetch]            timeout, connect-timeout, stall-timeout, max-bytes

@@ -112,14 +112,15 @@ private:
     std::thread thread_;
 };
 
-// Withdraws the claims of held sources (BGP feeds whose session was lost)
-// when their deadline passes, even when their feed is gone: the holds
-// file is read each second without the lock, the lock taken only when one
-// is due (the Controller withdraws it as it opens).
-class HoldWatcher {
+// Deadlines, four times a second: a BGP feed's hold that is over (even
+// when the feed is gone), a claim that expires (add --expire, a source's
+// expire=). Opening a Controller withdraws what is due (one version, one
+// line each), so the watcher only looks, without the lock: the holds
+// file, and the first key of the rule store's expiry index.
+class DeadlineWatcher {
 public:
-    explicit HoldWatcher(const DaemonOptions& o) : opts_(o), thread_([this] { run(); }) {}
-    ~HoldWatcher()
+    explicit DeadlineWatcher(const DaemonOptions& o) : opts_(o), thread_([this] { run(); }) {}
+    ~DeadlineWatcher()
     {
         stop_.stop();
         thread_.join();
@@ -129,17 +130,21 @@ private:
     void run()
     {
         StateStore store(opts_.paths.state_dir);
-        while (stop_.sleep(std::chrono::seconds(1))) {
+        while (stop_.sleep(std::chrono::milliseconds(250))) {
             try {
                 auto now = static_cast<int64_t>(std::time(nullptr));
                 bool due = false;
                 for (const auto& [source, until] : store.load_holds())
                     due |= until <= now;
+                if (!due && RuleDb::exists(opts_.paths.state_dir)) {
+                    auto [n, next] = RuleDb::shared(opts_.paths.state_dir, opts_.paths.store_mb)->read().expiring();
+                    due = n > 0 && next <= now;
+                }
                 if (due) {
                     Controller ctl(opts_.paths, opts_.capacity, false); // withdraws, one line each
                 }
             } catch (const std::exception& e) {
-                log_line(std::string("held claims not withdrawn yet: ") + e.what());
+                log_line(std::string("held or expired claims not withdrawn yet: ") + e.what());
             }
         }
     }
@@ -274,7 +279,7 @@ int run_daemon(const DaemonOptions& opts)
         return w;
     };
     auto workers = start_workers(cfg);
-    HoldWatcher holds(opts);
+    DeadlineWatcher deadlines(opts);
 
     int code = 0;
     for (;;) {

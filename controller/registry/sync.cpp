@@ -83,6 +83,8 @@ std::string settings_key(const SourceSpec& s, const SyncOptions& o)
         k += p.to_string() + ",";
     if (s.scope.scoped()) // (absent when unscoped: keys from before scopes stay valid)
         k += ";scope " + s.scope.to_string();
+    if (s.expire_s)
+        k += ";expire " + std::to_string(s.expire_s);
     return k;
 }
 
@@ -244,8 +246,37 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
 {
     SyncReport r = std::move(fs.report);
     const SourceSpec& spec = fs.spec;
-    if (r.not_modified)
+    const auto now = static_cast<int64_t>(::time(nullptr));
+    // A claim of a source with expire= lapses unless renewed: a sync that
+    // still lists it moves its deadline on once half of it has passed
+    // (so an unchanged registry costs no write at every sync).
+    auto deadline_for = [&](const Claim* have) -> int64_t {
+        if (!spec.expire_s)
+            return 0;
+        const int64_t fresh = now + static_cast<int64_t>(spec.expire_s);
+        if (have && have->expires && have->expires <= fresh &&
+            have->expires - now > static_cast<int64_t>(spec.expire_s / 2))
+            return have->expires;
+        return fresh;
+    };
+    if (r.not_modified) {
+        // Unchanged: every claim is still listed, and renewed when due.
+        if (spec.expire_s) {
+            ChangeSet renew;
+            ctl.view().for_each_claim(spec.name, [&](const Prefix& p, const Claim& have) {
+                if (int64_t d = deadline_for(&have); d != have.expires) {
+                    Claim c = have;
+                    c.expires = d;
+                    renew.push_back({p, spec.name, c});
+                }
+                return true;
+            });
+            if (!renew.empty() && !opts.dry_run)
+                ctl.commit(renew);
+            r.renewed = renew.size();
+        }
         return r;
+    }
     const SortedEntries& accepted = fs.accepted;
     auto lap = std::chrono::steady_clock::now();
     auto phase = [&](const char* name) {
@@ -267,7 +298,7 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         r.added++;
         if (stops_traffic(e.action))
             added_blocks.push_back(e.prefix);
-        changes.push_back({e.prefix, spec.name, Claim{e.action, e.ref, spec.scope}});
+        changes.push_back({e.prefix, spec.name, Claim{e.action, e.ref, spec.scope, deadline_for(nullptr)}});
     };
     ctl.view().for_each_claim(spec.name, [&](const Prefix& p, const Claim& have) {
         previous++;
@@ -276,8 +307,12 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
         if (i < accepted.size() && accepted[i].prefix == p) {
             r.unchanged++;
             const SourceEntry& e = accepted[i];
-            if (have.action != e.action || have.comment != e.ref || have.scope != spec.scope)
-                changes.push_back({p, spec.name, Claim{e.action, e.ref, spec.scope}});
+            const int64_t deadline = deadline_for(&have);
+            if (have.action != e.action || have.comment != e.ref || have.scope != spec.scope ||
+                have.expires != deadline) {
+                r.renewed += have.expires && deadline != have.expires;
+                changes.push_back({p, spec.name, Claim{e.action, e.ref, spec.scope, deadline}});
+            }
             i++;
         } else {
             r.removed++;

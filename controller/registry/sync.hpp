@@ -26,6 +26,9 @@ struct SourceSpec {
     Scope scope; // of every entry: proto=, port=, sport= (none: every packet)
     std::set<std::string> rkn_block_types{"ip"};
     unsigned interval_s = 0; // the daemon's refresh interval (0: none)
+    // expire=: every claim lapses this long after the last sync that
+    // listed it (0: never). For feeds whose entries must be renewed.
+    unsigned expire_s = 0;
 };
 
 struct SyncOptions {
@@ -48,6 +51,7 @@ struct SyncReport {
     size_t lines = 0, parsed = 0, rejected = 0, duplicates = 0, masked = 0;
     std::vector<Rejection> rejections; // the first 100
     size_t added = 0, removed = 0, unchanged = 0; // this source's entries
+    size_t renewed = 0; // claims whose deadline moved on (expire=)
     size_t rules_inserted = 0, rules_updated = 0, rules_erased = 0;
     std::vector<Refusal> refusals;         // entries the guards kept out
     std::map<std::string, size_t> refused_by_guard;

@@ -31,7 +31,8 @@ nlohmann::json to_json(const SyncReport& r)
             {"entries", {{"lines", r.lines}, {"parsed", r.parsed}, {"rejected", r.rejected},
                          {"duplicates", r.duplicates}, {"host_bits_masked", r.masked},
                          {"rejections", rej}}},
-            {"source_entries", {{"added", r.added}, {"removed", r.removed}, {"unchanged", r.unchanged}}},
+            {"source_entries", {{"added", r.added}, {"removed", r.removed}, {"unchanged", r.unchanged},
+                                {"renewed", r.renewed}}},
             {"rules", {{"inserted", r.rules_inserted}, {"updated", r.rules_updated},
                        {"erased", r.rules_erased}}},
             {"guards", {{"refused", r.refused_by_guard}, {"refusals", refused}}},
@@ -53,7 +54,10 @@ void print_report(std::ostream& out, const SyncReport& r)
         out << "WARNING: source " << r.source << ": " << w << "\n";
     out << "source " << r.source << ": ";
     if (r.not_modified) {
-        out << "not modified (HTTP 304 or unchanged file), " << r.seconds * 1000 << " ms\n";
+        out << "not modified (HTTP 304 or unchanged file), " << r.seconds * 1000 << " ms";
+        if (r.renewed)
+            out << ", " << r.renewed << " expiring claims renewed";
+        out << "\n";
         return;
     }
     out << format_name(r.format) << ", " << r.bytes << " bytes, " << r.lines << " lines\n";
@@ -63,7 +67,10 @@ void print_report(std::ostream& out, const SyncReport& r)
         out << "    line " << r.rejections[i].line << ": " << r.rejections[i].reason << "\n";
     if (r.rejected > 5)
         out << "    ... " << r.rejected - 5 << " more (--json lists 100)\n";
-    out << "  this source: +" << r.added << " -" << r.removed << " =" << r.unchanged << "\n";
+    out << "  this source: +" << r.added << " -" << r.removed << " =" << r.unchanged;
+    if (r.renewed)
+        out << " (" << r.renewed << " expiring claims renewed)";
+    out << "\n";
     for (const auto& [g, n] : r.refused_by_guard)
         out << "  guard " << g << " refused " << n << " entries\n";
     for (size_t i = 0; i < r.refusals.size() && i < 5; i++)
@@ -115,6 +122,8 @@ std::string summary_line(const SyncOutcome& o)
     std::string s;
     if (r.not_modified) {
         s = "sync " + r.source + ": not modified in " + ms;
+        if (r.renewed)
+            s += ", " + std::to_string(r.renewed) + " expiring claims renewed";
     } else {
         s = "sync " + r.source + ": +" + std::to_string(r.added) + " -" + std::to_string(r.removed) +
             " =" + std::to_string(r.unchanged) + " in " + ms;

@@ -155,13 +155,19 @@ std::string render_metrics(const MetricsInput& in)
                  static_cast<uint64_t>(it != in.attached.end() && it->second));
     }
     render_feeds(e, in);
+    e.family("prefixwall_claims_expiring", "gauge",
+             "Claims with a deadline (add --expire/--until, a source's expire=), withdrawn when it passes.");
+    e.sample("prefixwall_claims_expiring", {}, static_cast<uint64_t>(in.expiring));
+    e.family("prefixwall_claims_next_expiry_timestamp_seconds", "gauge",
+             "When the next claim expires (unix time; 0: none).");
+    e.sample("prefixwall_claims_next_expiry_timestamp_seconds", {}, static_cast<double>(in.next_expiry));
 
     e.family("prefixwall_build_info", "gauge", "Version of prefixwall, as a label.");
     e.sample("prefixwall_build_info", {{"version", PREFIXWALL_VERSION}}, uint64_t{1});
     return e.text();
 }
 
-MetricsInput metrics_input(const RuleView& rules, const StateStore& store, const Dataplane* dp,
+MetricsInput metrics_input(const RuleDb::Read& rules, const StateStore& store, const Dataplane* dp,
                            const LoadSnapshot& now, const LoadSnapshot* before, size_t top_k)
 {
     MetricsInput in;
@@ -178,6 +184,7 @@ MetricsInput metrics_input(const RuleView& rules, const StateStore& store, const
     in.attachments = store.load_attachments();
     in.feeds = store.load_feed_statuses();
     in.holds = store.load_holds();
+    std::tie(in.expiring, in.next_expiry) = rules.expiring();
     if (dp) {
         in.capacity = dp->capacity();
         for (const auto& a : in.attachments)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "report/load.hpp"
+#include "store/rule_db.hpp"
 #include "store/state_store.hpp"
 
 #include <map>
@@ -34,12 +35,14 @@ struct MetricsInput {
     size_t top_k = 50;
     std::map<std::string, FeedStatus> feeds;     // BGP feeds' last status, by source
     std::map<std::string, int64_t> holds;        // held sources: withdrawn at this unix time
+    size_t expiring = 0;      // claims with a deadline (add --expire, expire=)
+    int64_t next_expiry = 0;  // the earliest (unix seconds; 0: none)
 };
 
 std::string render_metrics(const MetricsInput& in);
 
 // Everything but the snapshots, from the rules, the state and the maps.
-MetricsInput metrics_input(const RuleView& rules, const StateStore& store, const Dataplane* dp,
+MetricsInput metrics_input(const RuleDb::Read& rules, const StateStore& store, const Dataplane* dp,
                            const LoadSnapshot& now, const LoadSnapshot* before, size_t top_k);
 
 } // namespace pw

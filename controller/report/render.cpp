@@ -1,5 +1,6 @@
 #include "report/render.hpp"
 
+#include "base/deadline.hpp"
 #include "kernel/capture_slots.hpp"
 
 #include "kernel/compiled_copy.hpp"
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -42,12 +44,23 @@ std::string comments(const Rule& r)
     return join(c, "; ");
 }
 
+// "cli 2026-12-02T08:00:00Z": the claims that expire, with their source.
+std::string expiries(const Rule& r)
+{
+    std::vector<std::string> e;
+    for (const auto& [source, claim] : r.claims)
+        if (claim.expires)
+            e.push_back(source + " " + utc_text(claim.expires));
+    return join(e, ", ");
+}
+
 json claims_json(const Rule& r)
 {
     json claims = json::array();
     for (const auto& [source, c] : r.claims)
         claims.push_back({{"source", source}, {"action", action_name(c.action)}, {"comment", c.comment},
-                          {"scope", c.scope.to_string()}});
+                          {"scope", c.scope.to_string()},
+                          {"expires", c.expires ? json(utc_text(c.expires)) : json(nullptr)}});
     return claims;
 }
 
@@ -94,13 +107,13 @@ private:
 void print_rules(std::ostream& out, const RuleView& rules, const std::string& source, bool as_json)
 {
     json arr = json::array();
-    Table t({"ID", "PREFIX", "ACTION", "SOURCES", "COMMENT"});
+    Table t({"ID", "PREFIX", "ACTION", "SOURCES", "EXPIRES", "COMMENT"});
     auto row = [&](const Rule& r) {
         if (as_json)
             arr.push_back(rule_json(r));
         else
             t.add({std::to_string(r.id), r.prefix.to_string(), action_text(r),
-                   join(r.sources(), ","), comments(r)});
+                   join(r.sources(), ","), expiries(r), comments(r)});
         return true;
     };
     if (source.empty())
@@ -143,6 +156,11 @@ void print_lookup(std::ostream& out, const LookupResult& r, bool as_json)
         for (const auto& [source, c] : r.rule->claims)
             if (!c.comment.empty())
                 out << "; " << source << ": " << c.comment;
+        const auto now = static_cast<int64_t>(::time(nullptr));
+        for (const auto& [source, c] : r.rule->claims)
+            if (c.expires)
+                out << "; " << source << " expires " << utc_text(c.expires) << " ("
+                    << relative_text(c.expires, now) << ")";
         out << ")";
     } else
         out << " (no rule)";

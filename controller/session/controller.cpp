@@ -39,8 +39,31 @@ Controller::Controller(const Paths& paths, const Capacity& want, bool create)
         import_legacy_state();
     if (dp_ && dp_->created())
         recover_attachments();
-    if (dp_ && read_only_.empty())
-        expire_holds(static_cast<int64_t>(::time(nullptr)));
+    if (dp_ && read_only_.empty()) {
+        const auto now = static_cast<int64_t>(::time(nullptr));
+        expire_holds(now);
+        expired_at_open_ = expire_claims(now);
+    }
+}
+
+size_t Controller::expire_claims(int64_t now)
+{
+    ChangeSet changes;
+    std::map<std::string, size_t> by_source;
+    view().for_each_due(now, [&](const Prefix& p, const std::string& source, int64_t) {
+        changes.push_back({p, source, std::nullopt});
+        by_source[source]++;
+        return true;
+    });
+    if (changes.empty())
+        return 0;
+    commit(changes);
+    std::string list;
+    for (const auto& [source, n] : by_source)
+        list += (list.empty() ? "" : ", ") + source + " " + std::to_string(n);
+    std::cerr << "prefixwall: " << changes.size() << " expired claim" << (changes.size() == 1 ? "" : "s")
+              << " withdrawn (" << list << ")" << std::endl;
+    return changes.size();
 }
 
 void Controller::hold_claims(const std::string& source, int64_t until)

@@ -106,6 +106,14 @@ public:
     // per source on stderr. Returns the sources withdrawn.
     std::vector<std::string> expire_holds(int64_t now);
 
+    // Withdraws every claim whose deadline (Claim::expires) is at or
+    // before `now`, as one version (one line on stderr); a rule stays
+    // while another claim holds it. Returns the claims withdrawn. Every
+    // Controller does this when it opens; the daemon each second.
+    size_t expire_claims(int64_t now);
+    // The claims this Controller withdrew as it opened (expired ones).
+    size_t expired_at_open() const { return expired_at_open_; }
+
     // Re-attaches every recorded attachment whose link is gone (detached
     // by another tool); one line per interface it acted on.
     std::vector<std::string> reattach_missing();
@@ -131,6 +139,7 @@ private:
     mutable bool repaired_ = false;
     std::string read_only_; // why the store could only be opened read-only
     bool keep_tries_ = false;
+    size_t expired_at_open_ = 0;
 };
 
 } // namespace pw

@@ -22,6 +22,10 @@ constexpr size_t kRuleHead = 9; // id, result, action (| kScoped: a scoped part 
 // in a rule's value, then the scoped action and the otherwise action (0:
 // none).
 constexpr uint8_t kScoped = 0x80;
+// The action byte of a claim that expires: its deadline (unix seconds,
+// 8 bytes) follows the scope, and the expiry database indexes it.
+constexpr uint8_t kExpires = 0x40;
+constexpr uint8_t kActionMask = 0x3f;
 constexpr size_t kRuleScopedBytes = sizeof(pw_scope) + 2;
 
 void check(int rc, const std::string& what)
@@ -64,11 +68,14 @@ std::string claim_key(const std::string& source, const Prefix& p)
 
 std::string encode_claim(const Claim& c)
 {
-    std::string v(1, static_cast<char>(static_cast<uint8_t>(c.action) | (c.scope.scoped() ? kScoped : 0)));
+    std::string v(1, static_cast<char>(static_cast<uint8_t>(c.action) | (c.scope.scoped() ? kScoped : 0) |
+                                       (c.expires ? kExpires : 0)));
     if (c.scope.scoped()) {
         pw_scope a = c.scope.to_abi();
         v.append(reinterpret_cast<const char*>(&a), sizeof(a));
     }
+    if (c.expires)
+        v.append(reinterpret_cast<const char*>(&c.expires), sizeof(c.expires));
     v += c.comment;
     return v;
 }
@@ -77,16 +84,32 @@ Claim decode_claim(const MDB_val& v)
 {
     const auto* b = static_cast<const char*>(v.mv_data);
     Claim c;
-    c.action = static_cast<Action>(static_cast<uint8_t>(b[0]) & ~kScoped);
+    const auto flags = static_cast<uint8_t>(b[0]);
+    c.action = static_cast<Action>(flags & kActionMask);
     size_t at = 1;
-    if ((static_cast<uint8_t>(b[0]) & kScoped) && v.mv_size >= 1 + sizeof(pw_scope)) {
+    if ((flags & kScoped) && v.mv_size >= at + sizeof(pw_scope)) {
         pw_scope a;
-        std::memcpy(&a, b + 1, sizeof(a));
+        std::memcpy(&a, b + at, sizeof(a));
         c.scope = Scope::from_abi(a);
         at += sizeof(a);
     }
+    if ((flags & kExpires) && v.mv_size >= at + sizeof(c.expires)) {
+        std::memcpy(&c.expires, b + at, sizeof(c.expires));
+        at += sizeof(c.expires);
+    }
     c.comment.assign(b + at, v.mv_size - at);
     return c;
+}
+
+// The expiry database's key: the deadline big-endian (keys sort by it),
+// then the claim's key.
+std::string expiry_key(int64_t deadline, const std::string& claim_key)
+{
+    std::string k(8, '\0');
+    auto d = static_cast<uint64_t>(deadline);
+    for (int i = 7; i >= 0; i--, d >>= 8)
+        k[static_cast<size_t>(i)] = static_cast<char>(d & 0xff);
+    return k + claim_key;
 }
 
 // Where a rule value's source names start.
@@ -151,7 +174,7 @@ RuleDb::RuleDb(const fs::path& state_dir, size_t size_mb, bool read_only)
 {
     check(mdb_env_create(&env_), "rule store");
     try {
-        check(mdb_env_set_maxdbs(env_, 8), "rule store");
+        check(mdb_env_set_maxdbs(env_, 16), "rule store");
         check(mdb_env_set_mapsize(env_, size_mb * 1048576), "rule store size");
         // NOSUBDIR: one file plus its lock file; NOTLS: read transactions
         // are not tied to threads (a commit reads "before" while writing).
@@ -168,6 +191,15 @@ RuleDb::RuleDb(const fs::path& state_dir, size_t size_mb, bool read_only)
                                  {"sources", &sources_}, {"meta", &meta_}})
             if (r == 0)
                 r = mdb_dbi_open(txn, name, create, dbi);
+        // Databases added after the first version: a store opened
+        // read-only that has none yet reads as having them empty.
+        for (auto [name, dbi, have] : {std::tuple{"expiry", &expiry_, &has_expiry_}})
+            if (r == 0) {
+                r = mdb_dbi_open(txn, name, create, dbi);
+                *have = r == 0;
+                if (r == MDB_NOTFOUND && read_only)
+                    r = 0;
+            }
         if (r != 0) {
             mdb_txn_abort(txn);
             check(r, "rule store " + file(state_dir).string());
@@ -334,6 +366,45 @@ void RuleDb::Read::for_each_claim(const std::string& source,
         if (v.mv_size < 1 || !fn(decode_key(kb), decode_claim(v)))
             return;
     }
+}
+
+void RuleDb::Read::for_each_due(int64_t until,
+                                const std::function<bool(const Prefix&, const std::string&, int64_t)>& fn) const
+{
+    if (!db_->has_expiry_)
+        return;
+    Cursor cur(txn_, db_->expiry_);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 8 + 1 + kKeyBytes)
+            continue;
+        const auto* kb = static_cast<const uint8_t*>(k.mv_data);
+        uint64_t d = 0;
+        for (int i = 0; i < 8; i++)
+            d = d << 8 | kb[i];
+        const auto deadline = static_cast<int64_t>(d);
+        if (deadline > until)
+            return;
+        const size_t source_len = k.mv_size - 8 - 1 - kKeyBytes;
+        std::string source(reinterpret_cast<const char*>(kb + 8), source_len);
+        if (!fn(decode_key(kb + 8 + source_len + 1), source, deadline))
+            return;
+    }
+}
+
+std::pair<size_t, int64_t> RuleDb::Read::expiring() const
+{
+    if (!db_->has_expiry_)
+        return {0, 0};
+    MDB_stat st;
+    check(mdb_stat(txn_, db_->expiry_, &st), "rule store");
+    int64_t next = 0;
+    for_each_due(INT64_MAX, [&](const Prefix&, const std::string&, int64_t d) {
+        next = d;
+        return false;
+    });
+    return {st.ms_entries, next};
 }
 
 namespace {
@@ -659,12 +730,17 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
     std::string ck = claim_key(source, prefix);
     std::string cv = encode_claim(claim);
     put(db_->claims_, ck.data(), ck.size(), cv.data(), cv.size());
+    if (claim.expires)
+        put_expiry(claim.expires, ck);
 
     Rule r;
     if (before) {
         r = std::move(*before);
-        if (auto it = r.claims.find(source); it != r.claims.end())
+        if (auto it = r.claims.find(source); it != r.claims.end()) {
             bump_source(source, prefix.family, it->second.action, -1);
+            if (it->second.expires && it->second.expires != claim.expires)
+                del_expiry(it->second.expires, ck);
+        }
     } else {
         r.prefix = prefix;
         r.id = next_id();
@@ -714,6 +790,8 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
         bump_source(n, prefix.family, r->claims.at(n).action, -1);
         std::string ck = claim_key(n, prefix);
         del(db_->claims_, ck.data(), ck.size());
+        if (int64_t e = r->claims.at(n).expires)
+            del_expiry(e, ck);
         r->claims.erase(n);
     }
     ch.leaving = gone;
@@ -751,6 +829,8 @@ void RuleDb::Write::restore(const Rule& rule)
         std::string ck = claim_key(source, p);
         std::string cv = encode_claim(claim);
         put(db_->claims_, ck.data(), ck.size(), cv.data(), cv.size());
+        if (claim.expires)
+            put_expiry(claim.expires, ck);
         bump_source(source, p.family, claim.action, 1);
         names.push_back(source);
     }
@@ -762,6 +842,20 @@ void RuleDb::Write::restore(const Rule& rule)
     bump_scoped(p.family, false, rule.scoped().scoped());
     raise_next_id(rule.id + 1);
     add_length(p);
+}
+
+void RuleDb::Write::put_expiry(int64_t deadline, const std::string& claim_key)
+{
+    if (!db_->has_expiry_)
+        throw Error("rule store: opened read-only");
+    std::string k = expiry_key(deadline, claim_key);
+    put(db_->expiry_, k.data(), k.size(), "", 0);
+}
+
+void RuleDb::Write::del_expiry(int64_t deadline, const std::string& claim_key)
+{
+    std::string k = expiry_key(deadline, claim_key);
+    del(db_->expiry_, k.data(), k.size());
 }
 
 void RuleDb::Write::set_result(const Prefix& prefix, uint32_t result)

@@ -10,7 +10,10 @@
 //   rules    prefix key -> id, result index, action, [scoped part], the
 //            claiming sources
 //   ids      rule id (big-endian) -> prefix key
-//   claims   source NUL prefix key -> claim action, [scope], comment
+//   claims   source NUL prefix key -> claim action, [scope], [deadline],
+//            comment
+//   expiry   deadline (big-endian) source NUL prefix key -> nothing: the
+//            claims that expire, in the order they do
 //   sources  source -> claims by family and action
 //   meta     next_id, generation, counts by family and action (and of
 //            rules with a scoped claim), prefix
@@ -73,7 +76,8 @@ private:
     friend class Read;
     friend class Write;
     MDB_env* env_ = nullptr;
-    MDB_dbi rules_ = 0, ids_ = 0, claims_ = 0, sources_ = 0, meta_ = 0;
+    MDB_dbi rules_ = 0, ids_ = 0, claims_ = 0, sources_ = 0, meta_ = 0, expiry_ = 0;
+    bool has_expiry_ = false; // (a store written before it, opened read-only)
     std::filesystem::path dir_;
     size_t size_mb_ = 0;
     std::string read_only_reason_;
@@ -98,6 +102,12 @@ public:
                         const std::function<bool(const RuleEntry&)>& fn) const override;
     // Tries only the prefix lengths in use.
     std::optional<RuleEntry> covering(const Prefix& p) const override;
+    // The claims that expire at or before `until` (unix seconds), the
+    // earliest first: one range of the expiry database.
+    void for_each_due(int64_t until,
+                      const std::function<bool(const Prefix&, const std::string& source, int64_t deadline)>& fn) const;
+    // Claims with a deadline, and the earliest (0: none).
+    std::pair<size_t, int64_t> expiring() const;
 
     virtual uint32_t next_id() const;
     uint64_t generation() const;
@@ -173,6 +183,8 @@ private:
     void put(MDB_dbi dbi, const void* key, size_t klen, const void* val, size_t vlen);
     void del(MDB_dbi dbi, const void* key, size_t klen);
     void put_rule(const Rule& r, const std::vector<std::string>& sources);
+    void put_expiry(int64_t deadline, const std::string& claim_key);
+    void del_expiry(int64_t deadline, const std::string& claim_key);
     void bump_count(Family f, Action a, int64_t delta);
     // A rule's scoped part came or went (before and after: scoped or not).
     void bump_scoped(Family f, bool before, bool after);

@@ -26,6 +26,7 @@ struct Claim {
     Action action = Action::block;
     std::string comment; // free text, or the registry's reference
     Scope scope;         // none: every packet of the prefix
+    int64_t expires = 0; // unix seconds when the claim lapses (0: never)
 
     bool operator==(const Claim&) const = default;
 };

@@ -214,3 +214,52 @@ TEST_CASE("rule store: one environment per file in a process, shared by its user
     // Closed with its last user, reopened afresh.
     CHECK(RuleDb::shared(d.path, 64)->read().size() == 1);
 }
+
+TEST_CASE("rule store: expiring claims are kept with their deadline and indexed in order")
+{
+    TempDir d;
+    RuleDb db(d.path, 64, false);
+    auto due = [&](int64_t until) {
+        std::string out;
+        db.read().for_each_due(until, [&](const Prefix& p, const std::string& s, int64_t t) {
+            out += p.to_string() + " " + s + " " + std::to_string(t) + "\n";
+            return true;
+        });
+        return out;
+    };
+    {
+        auto w = db.write();
+        w.set_claim(P("192.0.2.0/24"), "cli", Claim{Action::block, "incident", {}, 2000});
+        w.set_claim(P("192.0.2.0/24"), "court", Claim{Action::block, ""}); // never expires
+        w.set_claim(P("198.51.100.0/24"), "feed", Claim{Action::block, "", Scope::parse("tcp", "443", ""), 1000});
+        w.set_claim(P("2001:db8::/32"), "cli", Claim{Action::monitor, "x", {}, 3000});
+        w.commit();
+    }
+    // The deadline round-trips beside the scope and the comment.
+    auto r = db.read().find(P("198.51.100.0/24"));
+    REQUIRE(r);
+    CHECK(r->claims.at("feed").expires == 1000);
+    CHECK(r->claims.at("feed").scope.to_string() == "tcp/443");
+    CHECK(db.read().find(P("192.0.2.0/24"))->claims.at("cli").comment == "incident");
+    CHECK(db.read().find(P("192.0.2.0/24"))->claims.at("court").expires == 0);
+    CHECK(due(999).empty());
+    CHECK(due(2000) == "198.51.100.0/24 feed 1000\n192.0.2.0/24 cli 2000\n");
+    CHECK(db.read().expiring() == std::pair<size_t, int64_t>{3, 1000});
+    {
+        // A new deadline replaces the old entry; a claim without one
+        // leaves the index; a removed claim too.
+        auto w = db.write();
+        w.set_claim(P("198.51.100.0/24"), "feed", Claim{Action::block, "", Scope::parse("tcp", "443", ""), 4000});
+        w.set_claim(P("192.0.2.0/24"), "cli", Claim{Action::block, "incident"});
+        w.remove_claim(P("2001:db8::/32"), "cli");
+        w.commit();
+    }
+    CHECK(due(INT64_MAX) == "198.51.100.0/24 feed 4000\n");
+    CHECK(db.read().expiring() == std::pair<size_t, int64_t>{1, 4000});
+    {
+        auto w = db.write();
+        w.remove_claim(P("198.51.100.0/24"), ""); // every claim
+        w.commit();
+    }
+    CHECK(db.read().expiring() == std::pair<size_t, int64_t>{0, 0});
+}

@@ -15,6 +15,7 @@ std::unique_ptr<Command> make_add();
 std::unique_ptr<Command> make_del();
 std::unique_ptr<Command> make_list();
 std::unique_ptr<Command> make_lookup();
+std::unique_ptr<Command> make_expire();
 // collateral.cpp: provider space the rules in force block.
 std::unique_ptr<Command> make_collateral();
 // sync.cpp: registries, once or as a daemon.

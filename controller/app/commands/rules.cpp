@@ -3,11 +3,13 @@
 #include "app/commands/scope_flags.hpp"
 
 #include "app/config.hpp"
+#include "base/deadline.hpp"
 #include "registry/collateral_guard.hpp"
 #include "report/render.hpp"
 #include "session/controller.hpp"
 #include "session/reader.hpp"
 
+#include <ctime>
 #include <ostream>
 #include <set>
 
@@ -42,7 +44,11 @@ public:
              "the source the claims belong to")
             ("comment", po::value(&comment_)->default_value("")->value_name("TEXT"),
              "free text kept with the claim")
-            ("force", po::bool_switch(&force_), "apply what the collateral guard would refuse (logged)");
+            ("force", po::bool_switch(&force_), "apply what the collateral guard would refuse (logged)")
+            ("expire", po::value(&expire_)->value_name("DURATION"),
+             "the claim lapses after this long (90s, 30m, 2h, 7d, 1h30m): withdrawn then, as one version")
+            ("until", po::value(&until_)->value_name("TIME"),
+             "the claim lapses at this UTC time (2026-12-31T00:00Z)");
         scope_.declare(o);
         guards_.declare_collateral(o);
     }
@@ -54,6 +60,14 @@ public:
             throw UsageError("add: --source must not be empty");
         check_source_name(source_);
         Scope scope = scope_.scope();
+        if (!expire_.empty() && !until_.empty())
+            throw UsageError("add: give --expire or --until, not both");
+        const auto now = static_cast<int64_t>(::time(nullptr));
+        int64_t expires = !expire_.empty() ? now + parse_duration(expire_)
+                          : !until_.empty() ? parse_utc_time(until_)
+                                            : 0;
+        if (expires && expires <= now)
+            throw UsageError("add: --until " + until_ + " is not in the future");
         auto prefixes = parse_prefixes(pos, ctx.err);
         for (const auto& p : prefixes)
             scope.check_family(p);
@@ -78,7 +92,7 @@ public:
                 }
         }
         for (const auto& p : prefixes)
-            changes.push_back({p, source_, Claim{a, comment_, scope}});
+            changes.push_back({p, source_, Claim{a, comment_, scope, expires}});
         CollateralResult coll;
         CommitReport r;
         try {
@@ -93,13 +107,15 @@ public:
                 << " (" << r.inserted << " new, " << r.updated << " changed); newly blocked: "
                 << units_text(Family::v4, r.newly_blocked[0]) << ", " << units_text(Family::v6, r.newly_blocked[1])
                 << "\n";
+        if (expires)
+            ctx.out << "  expires " << utc_text(expires) << " (" << relative_text(expires, now) << ")\n";
         if (coll.counted)
             print_collateral(ctx.out, coll.collateral, "  ", "provider space newly blocked");
         return 0;
     }
 
 private:
-    std::string action_, source_, comment_;
+    std::string action_, source_, comment_, expire_, until_;
     bool force_ = false;
     ScopeFlags scope_;
     GuardFlags guards_;
@@ -203,8 +219,32 @@ private:
     uint16_t port_ = 0, sport_ = 0;
 };
 
+// Withdraws the claims whose deadline is over (what every command and the
+// daemon do as they start; this one does only that, for a systemd timer
+// on hosts without the daemon).
+class Expire : public Command {
+public:
+    void options(po::options_description&) override {}
+    int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
+    {
+        need_args(pos, 0, 0, "expire", "");
+        Controller c(ctx.global.paths, ctx.global.capacity, false);
+        if (!c.dataplane())
+            throw Error(nothing_pinned(ctx.global.paths));
+        size_t n = c.expired_at_open();
+        auto [left, next] = c.view().expiring();
+        const auto now = static_cast<int64_t>(::time(nullptr));
+        ctx.out << "withdrew " << n << " expired claim" << (n == 1 ? "" : "s") << "; " << left << " expiring";
+        if (left)
+            ctx.out << ", the next at " << utc_text(next) << " (" << relative_text(next, now) << ")";
+        ctx.out << "\n";
+        return 0;
+    }
+};
+
 } // namespace
 
+std::unique_ptr<Command> make_expire() { return std::make_unique<Expire>(); }
 std::unique_ptr<Command> make_add() { return std::make_unique<Add>(); }
 std::unique_ptr<Command> make_del() { return std::make_unique<Del>(); }
 std::unique_ptr<Command> make_list() { return std::make_unique<List>(); }

@@ -4,6 +4,7 @@
 #include "app/daemon.hpp"
 #include "app/commands/guard_flags.hpp"
 #include "app/commands/scope_flags.hpp"
+#include "base/deadline.hpp"
 #include "registry/sync_report.hpp"
 #include "registry/sync_runner.hpp"
 
@@ -34,7 +35,9 @@ public:
              "which blockTypes of an RKN dump block by address (ip)")
             ("dry-run", po::bool_switch(&dry_run_), "report what would change, change nothing")
             ("json,j", po::bool_switch(&json_), "machine output")
-            ("strict", po::bool_switch(&strict_), "any rejected line fails the sync");
+            ("strict", po::bool_switch(&strict_), "any rejected line fails the sync")
+            ("expire", po::value(&expire_)->value_name("DURATION"),
+             "each claim lapses this long after the last sync that listed it (a feed that must be renewed)");
         scope_.declare(o);
         guards_.declare(o);
     }
@@ -54,6 +57,8 @@ public:
             if (!scope_.proto.empty() || !scope_.port.empty() || !scope_.sport.empty())
                 throw UsageError("sync: --proto, --port and --sport go with --source, not --config "
                                  "(proto=, port=, sport= in a [source])");
+            if (!expire_.empty())
+                throw UsageError("sync: --expire goes with --source, not --config (expire= in a [source])");
         } else {
             if (source_.empty() || from_.empty())
                 throw UsageError("sync: give --source NAME --from LOCATION, or --config FILE");
@@ -68,6 +73,8 @@ public:
             if (!block_types_.empty())
                 s.rkn_block_types = parse_block_types(block_types_);
             s.scope = scope_.scope();
+            if (!expire_.empty())
+                s.expire_s = static_cast<unsigned>(parse_duration(expire_));
             cfg.sources.push_back(s);
         }
         SyncOptions so;
@@ -96,7 +103,7 @@ public:
     }
 
 private:
-    std::string source_, format_, action_, config_, block_types_;
+    std::string source_, format_, action_, config_, block_types_, expire_;
     ScopeFlags scope_;
     std::vector<std::string> from_;
     bool dry_run_ = false, json_ = false, strict_ = false;
