@@ -9,7 +9,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-const std::array<CommandSpec, 19> kCommands{{
+const std::array<CommandSpec, 22> kCommands{{
     {"attach", "IFACE [--mode native|generic] [--match src|dst|both] [--engine compiled|trie] "
                "[--malformed pass|drop] [--reject-rate N] [--dry-run]",
      "attach the filter to an interface (again: swap its settings without a gap)",
@@ -53,6 +53,19 @@ const std::array<CommandSpec, 19> kCommands{{
      "fall in the providers' published ranges (AWS ip-ranges.json, Google Cloud cloud.json, Azure Service "
      "Tags, Fastly public-ip-list, plain lists as NAME=FILE), and names the block rules that cover most.",
      Operand::prefix, true, make_collateral},
+    {"history", "[--source NAME] [--json]", "the versions of the rules: when, what, which sources, counts, impact",
+     "Every commit that changes a claim is a version; the rule store keeps the last --history-versions (100).",
+     Operand::none, true, make_history},
+    {"diff", "V1 [V2] [--json]", "the prefixes whose claims differ between two versions (V2: the last)",
+     "", Operand::none, true, make_diff},
+    {"rollback", "[--to V] [--source NAME] [--dry-run] [guards]",
+     "restore the rules of an earlier version, as a new version",
+     "Reads only the changes made since version V (default: the one before the last; with --source alone, "
+     "the one before that source's last change) and sets those claims back in one commit, through the "
+     "guards of a sync and the same atomic swap. With --source only that source's claims go back. A synced "
+     "source's next sync reads its registry whole again (and applies it: pause the source to keep the "
+     "rollback).",
+     Operand::none, true, make_rollback},
     {"stats", "[--top N] [--sort packets|bytes|pps|bps] [--interval S] [--source NAME] [--json]",
      "packets and bytes per rule, per source and per outcome", "", Operand::none, true, make_stats},
     {"top", "[--interval S] [--sort pps|bps|packets|bytes]",
@@ -119,6 +132,8 @@ po::options_description global_options(Global* g)
          "the rule store and attachments (/var/lib/prefixwall, or $PREFIXWALL_STATE_DIR)")
         ("store-mb", po::value(&g->paths.store_mb)->value_name("N"),
          "MiB the rule store may grow to (4096; address space, not disk: 1M rules take about 110)")
+        ("history-versions", po::value(&g->paths.history_versions)->value_name("N"),
+         "versions of the rules kept for history, diff and rollback (100; 0 keeps none)")
         ("max-rules-v4", po::value(&g->capacity.max_rules_v4)->value_name("N"),
          "capacity of the IPv4 rules when the maps are created (2000000)")
         ("max-rules-v6", po::value(&g->capacity.max_rules_v6)->value_name("N"),

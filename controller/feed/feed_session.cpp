@@ -358,6 +358,7 @@ void FeedSession::commit_pending()
             changes.push_back({p, opts_.source, std::nullopt});
     pending_.clear();
     try {
+        controller_().note_next_commit("feed " + opts_.source);
         CommitReport c = controller_().commit(changes);
         auto now = Clock::now();
         // In force: when the swap was issued (new packets see the new

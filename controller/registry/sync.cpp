@@ -271,8 +271,10 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
                 }
                 return true;
             });
-            if (!renew.empty() && !opts.dry_run)
+            if (!renew.empty() && !opts.dry_run) {
+                ctl.note_next_commit("sync " + spec.name + " (renewed)");
                 ctl.commit(renew);
+            }
             r.renewed = renew.size();
         }
         return r;
@@ -350,6 +352,7 @@ SyncReport apply_source(Controller& ctl, FetchedSource&& fs, const SyncOptions& 
     CollateralResult coll;
     CommitReport c;
     try {
+        ctl.note_next_commit("sync " + spec.name);
         c = ctl.commit(changes, collateral_check(opts.guards, changes, &coll), dry);
     } catch (const CollateralRefused& e) {
         c = e.report;

@@ -155,6 +155,10 @@ std::string render_metrics(const MetricsInput& in)
                  static_cast<uint64_t>(it != in.attached.end() && it->second));
     }
     render_feeds(e, in);
+    e.family("prefixwall_rules_version", "gauge", "The rules' version: each commit that changes a claim is one.");
+    e.sample("prefixwall_rules_version", {}, in.version);
+    e.family("prefixwall_rules_version_timestamp_seconds", "gauge", "When the last version was committed (unix time).");
+    e.sample("prefixwall_rules_version_timestamp_seconds", {}, static_cast<double>(in.version_time));
     e.family("prefixwall_claims_expiring", "gauge",
              "Claims with a deadline (add --expire/--until, a source's expire=), withdrawn when it passes.");
     e.sample("prefixwall_claims_expiring", {}, static_cast<uint64_t>(in.expiring));
@@ -185,6 +189,9 @@ MetricsInput metrics_input(const RuleDb::Read& rules, const StateStore& store, c
     in.feeds = store.load_feed_statuses();
     in.holds = store.load_holds();
     std::tie(in.expiring, in.next_expiry) = rules.expiring();
+    in.version = rules.latest_version();
+    if (auto last = rules.last_version())
+        in.version_time = last->time;
     if (dp) {
         in.capacity = dp->capacity();
         for (const auto& a : in.attachments)

@@ -37,6 +37,8 @@ struct MetricsInput {
     std::map<std::string, int64_t> holds;        // held sources: withdrawn at this unix time
     size_t expiring = 0;      // claims with a deadline (add --expire, expire=)
     int64_t next_expiry = 0;  // the earliest (unix seconds; 0: none)
+    uint64_t version = 0;     // the rules' last version (store/history.hpp)
+    int64_t version_time = 0; // when it was committed (0: not kept)
 };
 
 std::string render_metrics(const MetricsInput& in);

@@ -5,6 +5,7 @@
 
 #include "kernel/compiled_copy.hpp"
 #include "report/rates.hpp"
+#include "report/table.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -73,34 +74,6 @@ json rule_json(const Rule& r)
             {"sources", r.sources()},
             {"claims", claims_json(r)}};
 }
-
-// A plain text table: columns padded to their widest cell.
-class Table {
-public:
-    explicit Table(std::vector<std::string> head) { rows_.push_back(std::move(head)); }
-    void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-    void print(std::ostream& out) const
-    {
-        std::vector<size_t> w(rows_[0].size(), 0);
-        for (const auto& r : rows_)
-            for (size_t i = 0; i < r.size(); i++)
-                w[i] = std::max(w[i], r[i].size());
-        for (const auto& r : rows_) {
-            std::string line;
-            for (size_t i = 0; i < r.size(); i++) {
-                line += r[i];
-                if (i + 1 < r.size())
-                    line += std::string(w[i] - r[i].size() + 2, ' ');
-            }
-            while (!line.empty() && line.back() == ' ')
-                line.pop_back();
-            out << line << "\n";
-        }
-    }
-
-private:
-    std::vector<std::vector<std::string>> rows_;
-};
 
 } // namespace
 

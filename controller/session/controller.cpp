@@ -57,6 +57,7 @@ size_t Controller::expire_claims(int64_t now)
     });
     if (changes.empty())
         return 0;
+    note_next_commit("expire");
     commit(changes);
     std::string list;
     for (const auto& [source, n] : by_source)
@@ -97,6 +98,7 @@ std::vector<std::string> Controller::expire_holds(int64_t now)
         });
         // The claims go first, then the hold: a crash in between leaves a
         // hold with nothing to withdraw, never claims without their hold.
+        note_next_commit("hold over: " + source);
         commit(changes);
         std::cerr << "prefixwall: source '" << source << "': hold time over, withdrew "
                   << changes.size() << " claim" << (changes.size() == 1 ? "" : "s") << std::endl;
@@ -246,6 +248,8 @@ const Dataplane& Controller::dp() const
 CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& check, bool dry_run)
 {
     const auto started = std::chrono::steady_clock::now();
+    const std::string what = note_.empty() ? "commit" : note_;
+    note_.clear();
     if (!dp_)
         dp_ = Dataplane::open(paths_.pin_dir, Capacity{}, true);
     repair();
@@ -375,11 +379,24 @@ CommitReport Controller::commit(const ChangeSet& changes, const CommitCheck& che
         give_back();
         return report; // the write transaction is dropped: nothing changed
     }
+    // The version record, in the same transaction as the change.
+    VersionRecord rec;
+    rec.time = static_cast<int64_t>(::time(nullptr));
+    rec.what = what;
+    rec.rules_inserted = report.inserted;
+    rec.rules_erased = report.erased;
+    rec.rules_updated = report.updated;
+    for (int fi = 0; fi < 2; fi++) {
+        rec.newly_blocked[fi] = to_string(report.newly_blocked[fi]);
+        rec.blocked_after[fi] = to_string(report.blocked_after[fi]);
+    }
     if (writes.empty()) {
         give_back(); // (a rule made and erased again in the set took an index)
+        report.version = w.record_version(rec, paths_.history_versions);
         w.commit(); // claims that do not change an entry (comments, sources)
         return report;
     }
+    report.version = w.record_version(rec, paths_.history_versions);
 
     // 3. The maps, then the store. The generation in the maps says
     //    "changing" until both hold the new version (one whole version in

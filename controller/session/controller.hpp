@@ -35,6 +35,7 @@ using ChangeSet = std::vector<ClaimChange>;
 
 struct CommitReport {
     size_t inserted = 0, updated = 0, erased = 0;
+    uint64_t version = 0; // the version recorded (0: none)
     double in_force_seconds = 0; // from the start of the commit to the swap
     // When the (last) swap was issued: every packet from then on sees the
     // new version (the swap itself returns an RCU grace period later).
@@ -76,6 +77,10 @@ public:
     // applied.
     // With dry_run, stops after the check: nothing is written.
     CommitReport commit(const ChangeSet& changes, const CommitCheck& check = {}, bool dry_run = false);
+    // What the next commit is, for its version record ("sync rkn", "add",
+    // "rollback to 3"); each commit that changes a claim records a
+    // version (store/history.hpp), the last Paths::history_versions kept.
+    void note_next_commit(std::string what) { note_ = std::move(what); }
     // Makes `next` the rules in force (ids are the store's, not next's): a
     // diff against every rule, for tests and benchmarks.
     CommitReport replace_all(const RuleSet& next);
@@ -140,6 +145,7 @@ private:
     std::string read_only_; // why the store could only be opened read-only
     bool keep_tries_ = false;
     size_t expired_at_open_ = 0;
+    std::string note_;
 };
 
 } // namespace pw

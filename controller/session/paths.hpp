@@ -13,6 +13,9 @@ struct Paths {
     // Room for the rule store (STATE/rules.mdb): address space reserved,
     // not disk taken (the file grows with the rules).
     size_t store_mb = 4096;
+    // Versions of the rules the store keeps for history, diff and
+    // rollback (0: none).
+    size_t history_versions = 100;
 };
 
 } // namespace pw

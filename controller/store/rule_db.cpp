@@ -26,6 +26,7 @@ constexpr uint8_t kScoped = 0x80;
 // 8 bytes) follows the scope, and the expiry database indexes it.
 constexpr uint8_t kExpires = 0x40;
 constexpr uint8_t kActionMask = 0x3f;
+constexpr const char* kVersionKey = "history.version"; // the last version recorded
 constexpr size_t kRuleScopedBytes = sizeof(pw_scope) + 2;
 
 void check(int rc, const std::string& what)
@@ -101,15 +102,79 @@ Claim decode_claim(const MDB_val& v)
     return c;
 }
 
+std::string be64(uint64_t v)
+{
+    std::string k(8, '\0');
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        k[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+    return k;
+}
+
+uint64_t load_be64(const uint8_t* p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+// A delta's value: prefix key, source (length byte), then each of before
+// and after present (flag bits 1, 2) as a 4-byte length and the claim.
+std::string encode_delta(const ClaimDelta& d)
+{
+    auto pk = prefix_key(d.prefix);
+    std::string v(reinterpret_cast<const char*>(pk.data()), pk.size());
+    v += static_cast<char>(d.source.size());
+    v += d.source;
+    v += static_cast<char>((d.before ? 1 : 0) | (d.after ? 2 : 0));
+    for (const auto* c : {&d.before, &d.after})
+        if (*c) {
+            std::string e = encode_claim(**c);
+            auto n = static_cast<uint32_t>(e.size());
+            v.append(reinterpret_cast<const char*>(&n), 4);
+            v += e;
+        }
+    return v;
+}
+
+ClaimDelta decode_delta(const MDB_val& val)
+{
+    const auto* b = static_cast<const uint8_t*>(val.mv_data);
+    const size_t size = val.mv_size;
+    auto bad = [] { return Error("rule store: an unreadable version delta"); };
+    if (size < kKeyBytes + 2)
+        throw bad();
+    ClaimDelta d;
+    d.prefix = decode_key(b);
+    size_t at = kKeyBytes;
+    const size_t slen = b[at++];
+    if (at + slen + 1 > size)
+        throw bad();
+    d.source.assign(reinterpret_cast<const char*>(b + at), slen);
+    at += slen;
+    const uint8_t flags = b[at++];
+    for (auto [bit, into] : {std::pair{1, &d.before}, std::pair{2, &d.after}}) {
+        if (!(flags & bit))
+            continue;
+        uint32_t n = 0;
+        if (at + 4 > size)
+            throw bad();
+        std::memcpy(&n, b + at, 4);
+        at += 4;
+        if (n < 1 || at + n > size)
+            throw bad();
+        MDB_val cv{n, const_cast<uint8_t*>(b + at)};
+        *into = decode_claim(cv);
+        at += n;
+    }
+    return d;
+}
+
 // The expiry database's key: the deadline big-endian (keys sort by it),
 // then the claim's key.
 std::string expiry_key(int64_t deadline, const std::string& claim_key)
 {
-    std::string k(8, '\0');
-    auto d = static_cast<uint64_t>(deadline);
-    for (int i = 7; i >= 0; i--, d >>= 8)
-        k[static_cast<size_t>(i)] = static_cast<char>(d & 0xff);
-    return k + claim_key;
+    return be64(static_cast<uint64_t>(deadline)) + claim_key;
 }
 
 // Where a rule value's source names start.
@@ -193,7 +258,9 @@ RuleDb::RuleDb(const fs::path& state_dir, size_t size_mb, bool read_only)
                 r = mdb_dbi_open(txn, name, create, dbi);
         // Databases added after the first version: a store opened
         // read-only that has none yet reads as having them empty.
-        for (auto [name, dbi, have] : {std::tuple{"expiry", &expiry_, &has_expiry_}})
+        for (auto [name, dbi, have] : {std::tuple{"expiry", &expiry_, &has_expiry_},
+                                       std::tuple{"versions", &versions_, &has_history_},
+                                       std::tuple{"deltas", &deltas_, &has_history_}})
             if (r == 0) {
                 r = mdb_dbi_open(txn, name, create, dbi);
                 *have = r == 0;
@@ -391,6 +458,52 @@ void RuleDb::Read::for_each_due(int64_t until,
         if (!fn(decode_key(kb + 8 + source_len + 1), source, deadline))
             return;
     }
+}
+
+std::vector<VersionRecord> RuleDb::Read::versions() const
+{
+    std::vector<VersionRecord> out;
+    if (!db_->has_history_)
+        return out;
+    Cursor cur(txn_, db_->versions_);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT))
+        out.push_back(VersionRecord::from_json(std::string(static_cast<const char*>(v.mv_data), v.mv_size)));
+    return out;
+}
+
+uint64_t RuleDb::Read::latest_version() const { return meta_u64(kVersionKey); }
+
+std::optional<VersionRecord> RuleDb::Read::last_version() const
+{
+    if (!db_->has_history_)
+        return std::nullopt;
+    Cursor cur(txn_, db_->versions_);
+    MDB_val k, v;
+    if (mdb_cursor_get(cur.c, &k, &v, MDB_LAST) != MDB_SUCCESS)
+        return std::nullopt;
+    return VersionRecord::from_json(std::string(static_cast<const char*>(v.mv_data), v.mv_size));
+}
+
+std::vector<std::pair<uint64_t, ClaimDelta>> RuleDb::Read::deltas_after(uint64_t from, uint64_t to) const
+{
+    std::vector<std::pair<uint64_t, ClaimDelta>> out;
+    if (!db_->has_history_ || to <= from)
+        return out;
+    Cursor cur(txn_, db_->deltas_);
+    std::string start = be64(from + 1);
+    MDB_val k{start.size(), start.data()}, v;
+    for (int rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur.c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 8)
+            continue;
+        uint64_t ver = load_be64(static_cast<const uint8_t*>(k.mv_data));
+        if (ver > to)
+            break;
+        out.emplace_back(ver, decode_delta(v));
+    }
+    return out;
 }
 
 std::pair<size_t, int64_t> RuleDb::Read::expiring() const
@@ -734,9 +847,11 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
         put_expiry(claim.expires, ck);
 
     Rule r;
+    std::optional<Claim> was;
     if (before) {
         r = std::move(*before);
         if (auto it = r.claims.find(source); it != r.claims.end()) {
+            was = it->second;
             bump_source(source, prefix.family, it->second.action, -1);
             if (it->second.expires && it->second.expires != claim.expires)
                 del_expiry(it->second.expires, ck);
@@ -752,6 +867,7 @@ RuleChange RuleDb::Write::set_claim(const Prefix& prefix, const std::string& sou
         add_length(prefix);
     }
     r.claims.insert_or_assign(source, claim);
+    history_.push_back({prefix, source, std::move(was), claim});
     bump_source(source, prefix.family, claim.action, 1);
     std::vector<std::string> names;
     for (const auto& [n, _] : r.claims)
@@ -792,6 +908,7 @@ RuleChange RuleDb::Write::remove_claim(const Prefix& prefix, const std::string& 
         del(db_->claims_, ck.data(), ck.size());
         if (int64_t e = r->claims.at(n).expires)
             del_expiry(e, ck);
+        history_.push_back({prefix, n, r->claims.at(n), std::nullopt});
         r->claims.erase(n);
     }
     ch.leaving = gone;
@@ -842,6 +959,55 @@ void RuleDb::Write::restore(const Rule& rule)
     bump_scoped(p.family, false, rule.scoped().scoped());
     raise_next_id(rule.id + 1);
     add_length(p);
+}
+
+uint64_t RuleDb::Write::record_version(VersionRecord v, size_t keep)
+{
+    if (history_.empty())
+        return 0;
+    if (!db_->has_history_)
+        throw Error("rule store: opened read-only");
+    std::vector<ClaimDelta> deltas = std::move(history_);
+    history_.clear();
+    if (keep == 0)
+        return 0;
+    v.version = meta_u64(kVersionKey) + 1;
+    set_meta_u64(kVersionKey, v.version);
+    for (const ClaimDelta& d : deltas) {
+        if (!d.before)
+            v.claims_added++;
+        else if (!d.after)
+            v.claims_removed++;
+        else
+            v.claims_changed++;
+        v.sources.insert(d.source);
+    }
+    const std::string vk = be64(v.version), record = v.to_json();
+    put(db_->versions_, vk.data(), vk.size(), record.data(), record.size());
+    uint32_t seq = 0;
+    for (const ClaimDelta& d : deltas) {
+        std::string k = vk;
+        for (int i = 3; i >= 0; i--)
+            k += static_cast<char>((seq >> (8 * i)) & 0xff);
+        seq++;
+        std::string val = encode_delta(d);
+        put(db_->deltas_, k.data(), k.size(), val.data(), val.size());
+    }
+    // Keep the last `keep`: the oldest go with their deltas.
+    if (v.version > keep) {
+        const uint64_t last_gone = v.version - keep;
+        for (MDB_dbi dbi : {db_->versions_, db_->deltas_}) {
+            Cursor cur(txn_, dbi);
+            MDB_val k, val;
+            for (int rc = mdb_cursor_get(cur.c, &k, &val, MDB_FIRST); rc == MDB_SUCCESS;
+                 rc = mdb_cursor_get(cur.c, &k, &val, MDB_NEXT)) {
+                if (k.mv_size < 8 || load_be64(static_cast<const uint8_t*>(k.mv_data)) > last_gone)
+                    break;
+                check(mdb_cursor_del(cur.c, 0), "rule store history");
+            }
+        }
+    }
+    return v.version;
 }
 
 void RuleDb::Write::put_expiry(int64_t deadline, const std::string& claim_key)

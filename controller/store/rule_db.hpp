@@ -15,11 +15,14 @@
 //   expiry   deadline (big-endian) source NUL prefix key -> nothing: the
 //            claims that expire, in the order they do
 //   sources  source -> claims by family and action
-//   meta     next_id, generation, counts by family and action (and of
+//   versions version (big-endian) -> its record (JSON): the last N commits
+//   deltas   version, sequence (big-endian) -> one claim before and after
+//   meta     next_id, generation, the last version, counts by family and action (and of
 //            rules with a scoped claim), prefix
 //            lengths in use, the next result index to try
 #pragma once
 
+#include "store/history.hpp"
 #include "store/rules.hpp"
 
 #include <lmdb.h>
@@ -76,8 +79,9 @@ private:
     friend class Read;
     friend class Write;
     MDB_env* env_ = nullptr;
-    MDB_dbi rules_ = 0, ids_ = 0, claims_ = 0, sources_ = 0, meta_ = 0, expiry_ = 0;
-    bool has_expiry_ = false; // (a store written before it, opened read-only)
+    MDB_dbi rules_ = 0, ids_ = 0, claims_ = 0, sources_ = 0, meta_ = 0, expiry_ = 0, versions_ = 0, deltas_ = 0;
+    // (a store written before them, opened read-only, reads them empty)
+    bool has_expiry_ = false, has_history_ = false;
     std::filesystem::path dir_;
     size_t size_mb_ = 0;
     std::string read_only_reason_;
@@ -108,6 +112,12 @@ public:
                       const std::function<bool(const Prefix&, const std::string& source, int64_t deadline)>& fn) const;
     // Claims with a deadline, and the earliest (0: none).
     std::pair<size_t, int64_t> expiring() const;
+    // The versions kept (oldest first), the last one's number (0: none),
+    // and the claim changes of the versions in (from, to], in order.
+    std::vector<VersionRecord> versions() const;
+    uint64_t latest_version() const;
+    std::optional<VersionRecord> last_version() const; // its record, when kept
+    std::vector<std::pair<uint64_t, ClaimDelta>> deltas_after(uint64_t from, uint64_t to) const;
 
     virtual uint32_t next_id() const;
     uint64_t generation() const;
@@ -154,6 +164,10 @@ public:
     // Adds a whole rule with its own id and result index (imports, and
     // rules new to the store in replace_all); the prefix must be absent.
     void restore(const Rule& rule);
+    // Records the claim changes made so far in this transaction as the
+    // next version (numbered here, returned; 0 when nothing changed),
+    // keeping the last `keep` versions (0: none kept).
+    uint64_t record_version(VersionRecord v, size_t keep);
     // Records a rule's compiled result index.
     void set_result(const Prefix& prefix, uint32_t result);
     void set_generation(uint64_t g);
@@ -193,6 +207,7 @@ private:
     void flush();
     bool committed_ = false;
     std::function<uint32_t(uint32_t)> result_for_;
+    std::vector<ClaimDelta> history_; // the claim changes not yet recorded
     // Whether puts to a database still try MDB_APPEND (keys arriving in
     // order, as a bulk load's do); off after the first that is not.
     std::map<MDB_dbi, bool> appending_;

@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <random>
+#include <set>
 
 using namespace pw;
 namespace fs = std::filesystem;
@@ -262,4 +265,105 @@ TEST_CASE("rule store: expiring claims are kept with their deadline and indexed 
         w.commit();
     }
     CHECK(db.read().expiring() == std::pair<size_t, int64_t>{0, 0});
+}
+
+TEST_CASE("rule store: versions, diffs and rollbacks against snapshots of every version")
+{
+    // 12 versions of random claim changes (with scopes and deadlines),
+    // each recorded with its deltas and snapshotted whole here; then for
+    // every pair the diff lists exactly the prefixes whose claims differ,
+    // and rolling back to each kept version restores exactly its claims,
+    // as one more version. Only the last 10 are kept.
+    TempDir d;
+    RuleDb db(d.path, 256, false);
+    std::mt19937_64 rng(16);
+    RuleSet base = pwtest::random_rules(rng, 150);
+    std::vector<Prefix> all;
+    for (const auto& [p, _] : base.rules())
+        all.push_back(p);
+    auto claims_of = [](const RuleView& v) {
+        std::map<std::pair<Prefix, std::string>, Claim> out;
+        for (Family f : {Family::v4, Family::v6})
+            v.for_each_within(family_root(f), [&](const Rule& r) {
+                for (const auto& [s, c] : r.claims)
+                    out[{r.prefix, s}] = c;
+                return true;
+            });
+        return out;
+    };
+    std::vector<std::map<std::pair<Prefix, std::string>, Claim>> at{claims_of(db.read())}; // version 0
+    const char* sources[] = {"a", "b", "c"};
+    const Action actions[] = {Action::block, Action::allow, Action::monitor, Action::reject};
+    for (int v = 1; v <= 12; v++) {
+        auto w = db.write();
+        const int n = v == 1 ? 300 : 40;
+        for (int i = 0; i < n; i++) {
+            const Prefix& p = all[rng() % all.size()];
+            const char* s = sources[rng() % 3];
+            if (v > 1 && rng() % 3 == 0) {
+                w.remove_claim(p, s);
+            } else {
+                Claim c{actions[rng() % 4], std::to_string(rng() % 4)};
+                if (rng() % 4 == 0)
+                    c.scope = pwtest::random_scope(rng, p.family);
+                if (rng() % 4 == 0)
+                    c.expires = 2000000000 + static_cast<int64_t>(rng() % 1000);
+                w.set_claim(p, s, c);
+            }
+        }
+        VersionRecord rec;
+        rec.what = "test " + std::to_string(v);
+        CHECK(w.record_version(rec, 10) == static_cast<uint64_t>(v));
+        w.commit();
+        at.push_back(claims_of(db.read()));
+    }
+    auto r = db.read();
+    auto versions = r.versions();
+    REQUIRE(versions.size() == 10);
+    CHECK(versions.front().version == 3);
+    CHECK(versions.back().what == "test 12");
+    CHECK(r.latest_version() == 12);
+    CHECK(r.deltas_after(0, 2).empty()); // pruned with their versions
+    for (uint64_t from = 2; from <= 12; from++)
+        for (uint64_t to = from; to <= 12; to++) {
+            std::set<Prefix> want, got;
+            for (const auto& [k, c] : at[from])
+                if (!at[to].contains(k) || at[to].at(k) != c)
+                    want.insert(k.first);
+            for (const auto& [k, c] : at[to])
+                if (!at[from].contains(k))
+                    want.insert(k.first);
+            for (const auto& pd : diff_versions(r.deltas_after(from, to)))
+                got.insert(pd.prefix);
+            CAPTURE(from);
+            CAPTURE(to);
+            CHECK(got == want);
+        }
+    // Rollbacks, each to an earlier kept version, each one version more.
+    for (uint64_t to : {11u, 5u, 4u, 12u}) {
+        auto now = db.read();
+        const uint64_t latest = now.latest_version();
+        REQUIRE(now.versions().front().version <= to + 1); // every version after `to` is kept
+        auto targets = state_at(now.deltas_after(to, latest));
+        auto w = db.write();
+        for (const auto& t : targets) {
+            if (t.after)
+                w.set_claim(t.prefix, t.source, *t.after);
+            else
+                w.remove_claim(t.prefix, t.source);
+        }
+        CHECK(w.record_version(VersionRecord{}, 10) == latest + 1);
+        w.commit();
+        CAPTURE(to);
+        CHECK(claims_of(db.read()) == at[to]);
+        at.push_back(at[to]);
+    }
+    // One source's claims only.
+    {
+        auto now = db.read();
+        auto targets = state_at(now.deltas_after(13, now.latest_version()), "a");
+        for (const auto& t : targets)
+            CHECK(t.source == "a");
+        CHECK_FALSE(targets.empty());
+    }
 }

@@ -18,6 +18,10 @@ std::unique_ptr<Command> make_lookup();
 std::unique_ptr<Command> make_expire();
 // collateral.cpp: provider space the rules in force block.
 std::unique_ptr<Command> make_collateral();
+// history.cpp: versions of the rules, their differences, rollback.
+std::unique_ptr<Command> make_history();
+std::unique_ptr<Command> make_diff();
+std::unique_ptr<Command> make_rollback();
 // sync.cpp: registries, once or as a daemon.
 std::unique_ptr<Command> make_sync();
 std::unique_ptr<Command> make_serve();

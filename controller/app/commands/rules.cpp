@@ -96,6 +96,7 @@ public:
         CollateralResult coll;
         CommitReport r;
         try {
+            c.note_next_commit("add");
             r = c.commit(changes, collateral_check(g, changes, &coll));
         } catch (const CollateralRefused& e) {
             throw Error(std::string("add: ") + e.what() + "; nothing changed");
@@ -150,6 +151,7 @@ public:
                 changes.push_back({p, source_, std::nullopt});
             }
         }
+        c.note_next_commit("del");
         auto r = c.commit(changes);
         for (const auto& name : touched)
             c.store().forget_source_meta(name); // its claims no longer match the registry
