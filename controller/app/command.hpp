@@ -73,5 +73,8 @@ boost::program_options::options_description command_options(const CommandSpec& s
 // Helpers for commands.
 void need_args(const std::vector<std::string>& pos, size_t min, size_t max, const std::string& cmd,
                const std::string& what);
+// A decimal number of at most `digits` digits (UsageError "WHAT takes a
+// number, not 'TEXT'" otherwise).
+unsigned __int128 decimal_arg(const std::string& text, const std::string& what, size_t digits = 19);
 
 } // namespace pw

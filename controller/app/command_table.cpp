@@ -166,4 +166,14 @@ void need_args(const std::vector<std::string>& pos, size_t min, size_t max, cons
         throw UsageError(cmd + ": unexpected argument '" + pos[max] + "'");
 }
 
+unsigned __int128 decimal_arg(const std::string& text, const std::string& what, size_t digits)
+{
+    if (text.empty() || text.size() > digits || text.find_first_not_of("0123456789") != std::string::npos)
+        throw UsageError(what + " takes a number, not '" + text + "'");
+    unsigned __int128 v = 0;
+    for (char ch : text)
+        v = v * 10 + static_cast<unsigned>(ch - '0');
+    return v;
+}
+
 } // namespace pw

@@ -38,6 +38,16 @@ bad 2 "unrecognised option '--frobnicate'" add 198.51.100.0/24 --frobnicate
 bad 1 "del: no rule for 203.0.113.0/24; nothing changed" del 192.0.2.0/24 203.0.113.0/24
 bad 1 "is not listed by source 'nobody'" del 192.0.2.0/24 --source nobody
 bad 1 "bad address '192.0.2.300'" lookup 192.0.2.300
+bad 1 "bad duration '2'" add 198.51.100.0/24 --expire 2
+bad 1 "bad time '2026-12-31'" add 198.51.100.0/24 --until 2026-12-31
+bad 2 "add: give --expire or --until, not both" add 198.51.100.0/24 --expire 2h --until 2030-01-01T00:00Z
+bad 2 "--max-collateral takes a number, not 'many'" add 198.51.100.0/24 --max-collateral many
+bad 1 "/nonexistent/ip-ranges.json: cannot read provider list" add 198.51.100.0/24 --collateral /nonexistent/ip-ranges.json
+bad 2 "collateral: give the provider lists with --collateral" collateral 192.0.2.0/24
+bad 2 "rollback: a version takes a number, not 'last'" rollback --to last
+bad 1 "rollback: no version 99 yet" rollback --to 99
+bad 1 "diff: no version 99 yet" diff 1 99
+bad 2 "diff: missing version" diff
 bad 2 "lookup: missing address" lookup
 bad 2 "lookup: unexpected argument" lookup 192.0.2.1 192.0.2.2
 bad 1 "bad mode 'turbo'" attach lo --mode turbo

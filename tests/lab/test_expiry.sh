@@ -5,7 +5,8 @@
 # blocked when one claim expires; without the daemon, `prefixwall expire`
 # (or any command that changes something) withdraws what is due; a
 # source's expire= gives its claims a deadline that a sync still listing
-# them renews; list, lookup and the metrics show deadlines.
+# them renews (also when an HTTP registry answers 304); list, lookup and
+# the metrics show deadlines.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PREFIXWALL=${1:?usage: test_expiry.sh PATH/TO/prefixwall}
@@ -83,4 +84,17 @@ sleep 4.5
 check "without a sync it lapses (expire)" "lab pw expire | grep -q '^withdrew 1 expired claim'"
 check "203.0.113.10 passes" "! blocked_now 203.0.113.10"
 check "metrics: none expiring" "lab pw metrics | grep -qx 'prefixwall_claims_expiring 0'"
+
+# Over HTTP an unchanged registry answers 304: still listed, so renewed.
+mkdir -p "$work/www"
+printf '203.0.113.20/32\n' >"$work/www/feed.txt"
+ip netns exec "$lab-router" python3 -m http.server 8089 --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
+pids+=($!)
+sleep 0.5
+check "sync an HTTP source with expire" "lab pw sync --source web --from http://127.0.0.1:8089/feed.txt --expire 4s >/dev/null"
+first=$(claims_json 203.0.113.20/32)
+sleep 2.5
+check "a 304 renews its claims" \
+  "lab pw sync --source web --from http://127.0.0.1:8089/feed.txt --expire 4s | grep -q '^source web: not modified .*, 1 expiring claims renewed'"
+check "with a later deadline" "[ \"\$(claims_json 203.0.113.20/32)\" != '$first' ]"
 finish

@@ -35,26 +35,12 @@ void GuardFlags::declare_collateral(po::options_description& o, bool limits)
          "the same in IPv6 /64s (65536)");
 }
 
-namespace {
-
-u128 unit_limit(const std::string& text, const char* flag)
-{
-    u128 v = 0;
-    if (text.empty() || text.size() > 38 || text.find_first_not_of("0123456789") != std::string::npos)
-        throw UsageError(std::string(flag) + " takes a number, not '" + text + "'");
-    for (char ch : text)
-        v = v * 10 + static_cast<unsigned>(ch - '0');
-    return v;
-}
-
-} // namespace
-
 void GuardFlags::apply_collateral(GuardOptions& g) const
 {
     if (!max_collateral.empty())
-        g.max_collateral_v4 = unit_limit(max_collateral, "--max-collateral");
+        g.max_collateral_v4 = decimal_arg(max_collateral, "--max-collateral", 38);
     if (!max_collateral_v6.empty())
-        g.max_collateral_v6 = unit_limit(max_collateral_v6, "--max-collateral-v6");
+        g.max_collateral_v6 = decimal_arg(max_collateral_v6, "--max-collateral-v6", 38);
     g.collateral.insert(g.collateral.end(), collateral.begin(), collateral.end());
     g.providers = load_provider_space(g.collateral);
 }

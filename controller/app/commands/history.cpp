@@ -8,6 +8,7 @@
 #include "session/reader.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <ostream>
 
 namespace pw {
@@ -17,12 +18,7 @@ namespace {
 
 uint64_t version_arg(const std::string& text, const char* what)
 {
-    uint64_t v = 0;
-    if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
-        throw UsageError(std::string(what) + ": a version is a number, not '" + text + "'");
-    for (char ch : text)
-        v = v * 10 + static_cast<uint64_t>(ch - '0');
-    return v;
+    return static_cast<uint64_t>(decimal_arg(text, std::string(what) + ": a version"));
 }
 
 // The versions after `from` must all be kept for the state at `from` to
@@ -108,14 +104,15 @@ public:
         GuardOptions g;
         FetchOptions unused;
         guards_.apply(g, unused);
+        const std::optional<uint64_t> want = to_.empty() ? std::nullopt : std::optional(version_arg(to_, "rollback"));
         Controller c(ctx.global.paths, ctx.global.capacity, false);
         if (!c.dataplane())
             throw Error(nothing_pinned(ctx.global.paths));
         auto r = c.view();
         const uint64_t latest = r.latest_version();
         uint64_t to = 0;
-        if (!to_.empty()) {
-            to = version_arg(to_, "rollback");
+        if (want) {
+            to = *want;
         } else if (!source_.empty()) {
             // The version before the source's last change.
             auto versions = r.versions();
