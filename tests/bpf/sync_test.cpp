@@ -5,6 +5,7 @@
 #include "harness.hpp"
 #include "temp_dir.hpp"
 #include "report/load.hpp"
+#include "registry/rollback.hpp"
 #include "registry/sync.hpp"
 
 #include <doctest/doctest.h>
@@ -343,6 +344,88 @@ TEST_CASE("atomicity: under traffic, every verdict is one that version A or vers
     CHECK(runs > 100);
     CHECK(bad1.load() == 0);
     CHECK(bad2.load() == 0);
+}
+
+TEST_CASE("atomicity: a rollback across two sources is one version under traffic")
+{
+    // Versions A (block 192.0.2.0/24 with an allow for 192.0.2.128/25,
+    // block 198.51.100.0/24) and B (block 203.0.113.0/24) as two sources'
+    // syncs, four versions; then rollbacks flip between the states at
+    // version 2 (A) and 4 (B), each one commit that changes both sources
+    // (the block and its exception together). Packet 1 passes in A and B
+    // but not in half of A; packet 2 drops in A and B but not in neither.
+    pwtest::Harness h;
+    TempFiles t;
+    auto filler = [](int version) {
+        std::string s;
+        for (int i = 0; i < 3000; i++)
+            s += "100." + std::to_string(64 + version * 16 + i / 256) + "." + std::to_string(i % 256) + ".0/24\n";
+        return s;
+    };
+    const std::string version_a = filler(0) + "192.0.2.0/24\n198.51.100.0/24\n";
+    const std::string version_b = filler(1) + "203.0.113.0/24\n";
+    auto blocks = t.write("blocks.txt", version_a);
+    auto allows = t.write("allows.txt", "192.0.2.128/25\n");
+    SyncOptions force = quiet();
+    force.guards.force = true;
+    force.guards.allow_private = true;
+    sync_source(h.ctl(), spec("blocks", blocks), force);
+    sync_source(h.ctl(), spec("allows", allows, Action::allow), force);
+    const uint64_t at_a = h.ctl().view().latest_version();
+    t.write("allows.txt", "");
+    t.write("blocks.txt", version_b);
+    sync_source(h.ctl(), spec("allows", allows, Action::allow), force);
+    sync_source(h.ctl(), spec("blocks", blocks), force);
+    const uint64_t at_b = h.ctl().view().latest_version();
+    REQUIRE(at_b == at_a + 2);
+
+    ProgramSettings both{Match::both, false, false, false};
+    int prog = h.prog(both);
+    auto p1 = Frame().eth().ipv4("192.0.2.201", "192.0.2.200").udp().bytes();
+    auto p2 = Frame().eth().ipv4("198.51.100.1", "203.0.113.1").udp().bytes();
+    std::atomic<bool> stop{false};
+    std::atomic<long> runs{0}, bad1{0}, bad2{0};
+    std::thread traffic([&] {
+        std::vector<uint8_t> out(256);
+        while (!stop) {
+            for (auto* p : {&p1, &p2}) {
+                LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data(), .data_out = out.data(),
+                            .data_size_in = static_cast<__u32>(p->size()),
+                            .data_size_out = static_cast<__u32>(out.size()), .repeat = 50);
+                if (bpf_prog_test_run_opts(prog, &o) != 0)
+                    continue;
+                if (p == &p1 && o.retval != XDP_PASS)
+                    bad1++;
+                if (p == &p2 && o.retval != XDP_DROP)
+                    bad2++;
+                runs++;
+            }
+        }
+    });
+    RollbackOptions o;
+    o.guards = force.guards;
+    for (int i = 0; i < 30; i++) {
+        for (uint64_t to : {at_a, at_b}) {
+            const uint64_t before = h.ctl().view().latest_version();
+            o.to = to;
+            RollbackReport r = rollback(h.ctl(), o);
+            CHECK(r.claims == 3002 + 3001 + 1); // A's blocks, B's blocks, the allow
+            CHECK(r.commit.version == before + 1); // one version
+            const long seen = runs.load();
+            while (runs.load() < seen + 2)
+                std::this_thread::yield();
+        }
+    }
+    stop = true;
+    traffic.join();
+    MESSAGE(runs.load() << " test runs of 50 packets during 60 rollbacks");
+    CHECK(runs > 100);
+    CHECK(bad1.load() == 0);
+    CHECK(bad2.load() == 0);
+    // The end state is version B's, exactly.
+    CHECK(verdict_to(h, "203.0.113.1", "192.0.2.1") == XDP_DROP);
+    CHECK(verdict_to(h, "198.51.100.1", "192.0.2.1") == XDP_PASS);
+    CHECK_FALSE(h.ctl().view().find(Prefix::parse("192.0.2.128/25")));
 }
 
 TEST_CASE("sync: a source scoped to L4 claims its entries with its scope; a scope of the wrong family is refused")
