@@ -60,6 +60,52 @@ int verdict_to(pwtest::Harness& h, const char* dst, const char* src = "203.0.113
     return h.run(both, Frame().eth().ipv4(s, d).udp().bytes());
 }
 
+// Test runs of two packets, one that must pass and one that must drop,
+// in a loop on another thread while versions change (the atomicity
+// tests): counts runs and wrong verdicts.
+class Traffic {
+public:
+    Traffic(int prog, const std::vector<uint8_t>& pass, const std::vector<uint8_t>& drop)
+        : thread_([this, prog, &pass, &drop] {
+              std::vector<uint8_t> out(256);
+              while (!stop_) {
+                  for (const auto* p : {&pass, &drop}) {
+                      LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data(), .data_out = out.data(),
+                                  .data_size_in = static_cast<__u32>(p->size()),
+                                  .data_size_out = static_cast<__u32>(out.size()), .repeat = 50);
+                      if (bpf_prog_test_run_opts(prog, &o) != 0)
+                          continue;
+                      if (p == &pass && o.retval != XDP_PASS)
+                          bad_pass++;
+                      if (p == &drop && o.retval != XDP_DROP)
+                          bad_drop++;
+                      runs++;
+                  }
+              }
+          })
+    {
+    }
+    ~Traffic() { stop(); }
+    // Waits until traffic has met the version now in force.
+    void meet_version() const
+    {
+        const long seen = runs.load();
+        while (runs.load() < seen + 2)
+            std::this_thread::yield();
+    }
+    void stop()
+    {
+        stop_ = true;
+        if (thread_.joinable())
+            thread_.join();
+    }
+    std::atomic<long> runs{0}, bad_pass{0}, bad_drop{0};
+
+private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
 } // namespace
 
 TEST_CASE("sync: a file source lands in the data plane with its references")
@@ -299,25 +345,7 @@ TEST_CASE("atomicity: under traffic, every verdict is one that version A or vers
     int prog = h.prog(both);
     auto p1 = Frame().eth().ipv4("192.0.2.201", "192.0.2.200").udp().bytes();
     auto p2 = Frame().eth().ipv4("198.51.100.1", "203.0.113.1").udp().bytes();
-    std::atomic<bool> stop{false};
-    std::atomic<long> runs{0}, bad1{0}, bad2{0};
-    std::thread traffic([&] {
-        std::vector<uint8_t> out(256);
-        while (!stop) {
-            for (auto* p : {&p1, &p2}) {
-                LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data(), .data_out = out.data(),
-                            .data_size_in = static_cast<__u32>(p->size()),
-                            .data_size_out = static_cast<__u32>(out.size()), .repeat = 50);
-                if (bpf_prog_test_run_opts(prog, &o) != 0)
-                    continue;
-                if (p == &p1 && o.retval != XDP_PASS)
-                    bad1++;
-                if (p == &p2 && o.retval != XDP_DROP)
-                    bad2++;
-                runs++;
-            }
-        }
-    });
+    Traffic traffic(prog, p1, p2);
 
     // Flip between A and B: each sync of "blocks" replaces all its entries
     // at once, the allow source follows in the same order.
@@ -334,16 +362,13 @@ TEST_CASE("atomicity: under traffic, every verdict is one that version A or vers
             sync_source(h.ctl(), spec("blocks", blocks), force);
         }
         // Traffic meets every version (a sync may now be faster than a run).
-        const long seen = runs.load();
-        while (runs.load() < seen + 2)
-            std::this_thread::yield();
+        traffic.meet_version();
     }
-    stop = true;
-    traffic.join();
-    MESSAGE(runs.load() << " test runs of 50 packets during 60 version changes");
-    CHECK(runs > 100);
-    CHECK(bad1.load() == 0);
-    CHECK(bad2.load() == 0);
+    traffic.stop();
+    MESSAGE(traffic.runs.load() << " test runs of 50 packets during 60 version changes");
+    CHECK(traffic.runs > 100);
+    CHECK(traffic.bad_pass.load() == 0);
+    CHECK(traffic.bad_drop.load() == 0);
 }
 
 TEST_CASE("atomicity: a rollback across two sources is one version under traffic")
@@ -383,25 +408,7 @@ TEST_CASE("atomicity: a rollback across two sources is one version under traffic
     int prog = h.prog(both);
     auto p1 = Frame().eth().ipv4("192.0.2.201", "192.0.2.200").udp().bytes();
     auto p2 = Frame().eth().ipv4("198.51.100.1", "203.0.113.1").udp().bytes();
-    std::atomic<bool> stop{false};
-    std::atomic<long> runs{0}, bad1{0}, bad2{0};
-    std::thread traffic([&] {
-        std::vector<uint8_t> out(256);
-        while (!stop) {
-            for (auto* p : {&p1, &p2}) {
-                LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data(), .data_out = out.data(),
-                            .data_size_in = static_cast<__u32>(p->size()),
-                            .data_size_out = static_cast<__u32>(out.size()), .repeat = 50);
-                if (bpf_prog_test_run_opts(prog, &o) != 0)
-                    continue;
-                if (p == &p1 && o.retval != XDP_PASS)
-                    bad1++;
-                if (p == &p2 && o.retval != XDP_DROP)
-                    bad2++;
-                runs++;
-            }
-        }
-    });
+    Traffic traffic(prog, p1, p2);
     RollbackOptions o;
     o.guards = force.guards;
     for (int i = 0; i < 30; i++) {
@@ -411,17 +418,14 @@ TEST_CASE("atomicity: a rollback across two sources is one version under traffic
             RollbackReport r = rollback(h.ctl(), o);
             CHECK(r.claims == 3002 + 3001 + 1); // A's blocks, B's blocks, the allow
             CHECK(r.commit.version == before + 1); // one version
-            const long seen = runs.load();
-            while (runs.load() < seen + 2)
-                std::this_thread::yield();
+            traffic.meet_version();
         }
     }
-    stop = true;
-    traffic.join();
-    MESSAGE(runs.load() << " test runs of 50 packets during 60 rollbacks");
-    CHECK(runs > 100);
-    CHECK(bad1.load() == 0);
-    CHECK(bad2.load() == 0);
+    traffic.stop();
+    MESSAGE(traffic.runs.load() << " test runs of 50 packets during 60 rollbacks");
+    CHECK(traffic.runs > 100);
+    CHECK(traffic.bad_pass.load() == 0);
+    CHECK(traffic.bad_drop.load() == 0);
     // The end state is version B's, exactly.
     CHECK(verdict_to(h, "203.0.113.1", "192.0.2.1") == XDP_DROP);
     CHECK(verdict_to(h, "198.51.100.1", "192.0.2.1") == XDP_PASS);
