@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <map>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -70,15 +69,141 @@ bool boolean(const std::string& v, const std::string& where)
     throw Error(where + ": '" + v + "' is not true or false");
 }
 
+// A source being read: its spec, and its scope's words (proto, port,
+// sport), parsed together once every key is in.
+struct SourceDraft {
+    SourceSpec spec;
+    std::array<std::string, 3> scope_words;
+};
+
+// Every key, by section: the file's parser, --source's options and
+// config_keys() (the conffile's test) read these tables, nothing else.
+struct SourceKey {
+    std::string_view name;
+    void (*set)(SourceDraft&, const std::string& value, const std::string& where);
+};
+const SourceKey kSourceKeys[] = {
+    {"from", [](SourceDraft& d, const std::string& v, const std::string&) { d.spec.locations.push_back(v); }},
+    {"format", [](SourceDraft& d, const std::string& v, const std::string&) {
+         d.spec.format = v == "auto" ? std::nullopt : std::optional(parse_format(v));
+     }},
+    {"action", [](SourceDraft& d, const std::string& v, const std::string&) { d.spec.action = parse_action(v); }},
+    {"interval", [](SourceDraft& d, const std::string& v, const std::string& w) {
+         d.spec.interval_s = number<unsigned>(v, w);
+     }},
+    {"expire", [](SourceDraft& d, const std::string& v, const std::string&) {
+         d.spec.expire_s = static_cast<unsigned>(parse_duration(v));
+     }},
+    {"rkn-block-types", [](SourceDraft& d, const std::string& v, const std::string&) {
+         d.spec.rkn_block_types = parse_block_types(v);
+     }},
+    {"proto", [](SourceDraft& d, const std::string& v, const std::string&) { d.scope_words[0] = v; }},
+    {"port", [](SourceDraft& d, const std::string& v, const std::string&) { d.scope_words[1] = v; }},
+    {"sport", [](SourceDraft& d, const std::string& v, const std::string&) { d.scope_words[2] = v; }},
+};
+
+struct SectionKey {
+    std::string_view section, name;
+    void (*set)(Config&, const std::string& value, const std::string& where);
+};
+const SectionKey kSectionKeys[] = {
+    {"guards", "max-removal", [](Config& c, const std::string& v, const std::string& w) {
+         c.guards.max_removal = ratio(v, w);
+     }},
+    {"guards", "min-prefix-len-v4", [](Config& c, const std::string& v, const std::string& w) {
+         c.guards.min_len_v4 = number<unsigned>(v, w);
+     }},
+    {"guards", "min-prefix-len-v6", [](Config& c, const std::string& v, const std::string& w) {
+         c.guards.min_len_v6 = number<unsigned>(v, w);
+     }},
+    {"guards", "protect", [](Config& c, const std::string& v, const std::string&) {
+         c.guards.protect.push_back(Prefix::parse(v));
+     }},
+    {"guards", "allow-private", [](Config& c, const std::string& v, const std::string& w) {
+         c.guards.allow_private = boolean(v, w);
+     }},
+    {"guards", "collateral", [](Config& c, const std::string& v, const std::string&) {
+         c.guards.collateral.push_back(v);
+     }},
+    {"guards", "max-collateral", [](Config& c, const std::string& v, const std::string& w) {
+         c.guards.max_collateral_v4 = number<uint64_t>(v, w);
+     }},
+    {"guards", "max-collateral-v6", [](Config& c, const std::string& v, const std::string& w) {
+         c.guards.max_collateral_v6 = number<uint64_t>(v, w);
+     }},
+    {"fetch", "timeout", [](Config& c, const std::string& v, const std::string& w) {
+         c.fetch.timeout_s = number<long>(v, w);
+     }},
+    {"fetch", "connect-timeout", [](Config& c, const std::string& v, const std::string& w) {
+         c.fetch.connect_timeout_s = number<long>(v, w);
+     }},
+    {"fetch", "stall-timeout", [](Config& c, const std::string& v, const std::string& w) {
+         c.fetch.stall_timeout_s = number<long>(v, w);
+     }},
+    {"fetch", "max-bytes", [](Config& c, const std::string& v, const std::string& w) {
+         c.fetch.max_bytes = number<uint64_t>(v, w);
+     }},
+    {"fetch", "max-entries", [](Config& c, const std::string& v, const std::string& w) {
+         c.fetch.max_entries = number<size_t>(v, w);
+     }},
+    {"fetch", "ca-file", [](Config& c, const std::string& v, const std::string&) { c.fetch.ca_file = v; }},
+    {"fetch", "insecure-tls", [](Config& c, const std::string& v, const std::string& w) {
+         c.fetch.insecure_tls = boolean(v, w);
+     }},
+    {"daemon", "listen", [](Config& c, const std::string& v, const std::string&) { c.daemon.listen = v; }},
+    {"daemon", "attach", [](Config& c, const std::string& v, const std::string&) { c.daemon.attach.push_back(v); }},
+    {"daemon", "mode", [](Config& c, const std::string& v, const std::string&) { c.daemon.mode = parse_mode(v); }},
+    {"daemon", "match", [](Config& c, const std::string& v, const std::string&) { c.daemon.match = parse_match(v); }},
+    {"daemon", "engine", [](Config& c, const std::string& v, const std::string&) {
+         c.daemon.engine = parse_engine(v);
+     }},
+    {"daemon", "interval", [](Config& c, const std::string& v, const std::string& w) {
+         c.daemon.interval_s = number<unsigned>(v, w);
+     }},
+    {"daemon", "metrics-top-k", [](Config& c, const std::string& v, const std::string& w) {
+         c.daemon.metrics_top_k = number<size_t>(v, w);
+     }},
+    {"daemon", "detach-on-exit", [](Config& c, const std::string& v, const std::string& w) {
+         c.daemon.detach_on_exit = boolean(v, w);
+     }},
+};
+
+const SourceKey* find_source_key(std::string_view name)
+{
+    for (const auto& k : kSourceKeys)
+        if (k.name == name)
+            return &k;
+    return nullptr;
+}
+
+// The source's scope from its words; errors name `who`.
+void finish_source(SourceDraft& d, const std::string& who)
+{
+    try {
+        d.spec.scope = Scope::parse(d.scope_words[0], d.scope_words[1], d.scope_words[2]);
+    } catch (const Error& e) {
+        throw Error(who + ": " + e.what());
+    }
+}
+
 } // namespace
+
+std::vector<std::pair<std::string, std::string>> config_keys()
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& k : kSourceKeys)
+        out.emplace_back("source", k.name);
+    for (const auto& k : kSectionKeys)
+        out.emplace_back(k.section, k.name);
+    return out;
+}
 
 Config parse_config(const std::string& textin, const std::string& name)
 {
     Config cfg;
-    std::map<size_t, std::array<std::string, 3>> scope_words; // by source: proto, port, sport
+    std::vector<SourceDraft> drafts;
     std::istringstream in(textin);
     std::string line, section;
-    SourceSpec* src = nullptr;
     size_t n = 0;
     while (std::getline(in, line)) {
         n++;
@@ -90,7 +215,6 @@ Config parse_config(const std::string& textin, const std::string& name)
             if (t.back() != ']')
                 throw Error(where + ": unclosed section header");
             std::string_view inner = text::trim(t.substr(1, t.size() - 2));
-            src = nullptr;
             if (inner.rfind("source ", 0) == 0) {
                 std::string sname(text::trim(inner.substr(7)));
                 try {
@@ -98,13 +222,11 @@ Config parse_config(const std::string& textin, const std::string& name)
                 } catch (const Error& e) {
                     throw Error(where + ": " + e.what());
                 }
-                for (const auto& s : cfg.sources)
-                    if (s.name == sname)
+                for (const auto& d : drafts)
+                    if (d.spec.name == sname)
                         // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error path
                         throw Error(where + ": source '" + sname + "' defined twice");
-                cfg.sources.push_back(SourceSpec{});
-                src = &cfg.sources.back();
-                src->name = sname;
+                drafts.emplace_back().spec.name = sname;
                 section = "source";
             } else if (inner == "guards" || inner == "fetch" || inner == "daemon") {
                 section = inner;
@@ -126,48 +248,19 @@ Config parse_config(const std::string& textin, const std::string& name)
         std::string key(text::trim(t.substr(0, eq))), value(text::trim(raw));
         where += " (" + key + ")";
         try {
-            if (section == "source") {
-                if (key == "from") src->locations.push_back(value);
-                else if (key == "format") src->format = value == "auto" ? std::nullopt : std::optional(parse_format(value));
-                else if (key == "action") src->action = parse_action(value);
-                else if (key == "interval") src->interval_s = number<unsigned>(value, where);
-                else if (key == "expire") src->expire_s = static_cast<unsigned>(parse_duration(value));
-                else if (key == "rkn-block-types") src->rkn_block_types = parse_block_types(value);
-                else if (key == "proto" || key == "port" || key == "sport")
-                    scope_words[cfg.sources.size() - 1][key == "proto" ? 0 : key == "port" ? 1 : 2] = value;
-                else throw Error("unknown key in [source]");
-            } else if (section == "guards") {
-                if (key == "max-removal") cfg.guards.max_removal = ratio(value, where);
-                else if (key == "min-prefix-len-v4") cfg.guards.min_len_v4 = number<unsigned>(value, where);
-                else if (key == "min-prefix-len-v6") cfg.guards.min_len_v6 = number<unsigned>(value, where);
-                else if (key == "protect") cfg.guards.protect.push_back(Prefix::parse(value));
-                else if (key == "allow-private") cfg.guards.allow_private = boolean(value, where);
-                else if (key == "collateral") cfg.guards.collateral.push_back(value);
-                else if (key == "max-collateral") cfg.guards.max_collateral_v4 = number<uint64_t>(value, where);
-                else if (key == "max-collateral-v6") cfg.guards.max_collateral_v6 = number<uint64_t>(value, where);
-                else throw Error("unknown key in [guards]");
-            } else if (section == "fetch") {
-                if (key == "timeout") cfg.fetch.timeout_s = number<long>(value, where);
-                else if (key == "connect-timeout") cfg.fetch.connect_timeout_s = number<long>(value, where);
-                else if (key == "stall-timeout") cfg.fetch.stall_timeout_s = number<long>(value, where);
-                else if (key == "max-bytes") cfg.fetch.max_bytes = number<uint64_t>(value, where);
-                else if (key == "max-entries") cfg.fetch.max_entries = number<size_t>(value, where);
-                else if (key == "ca-file") cfg.fetch.ca_file = value;
-                else if (key == "insecure-tls") cfg.fetch.insecure_tls = boolean(value, where);
-                else throw Error("unknown key in [fetch]");
-            } else if (section == "daemon") {
-                DaemonSettings& d = cfg.daemon;
-                if (key == "listen") d.listen = value;
-                else if (key == "attach") d.attach.push_back(value);
-                else if (key == "mode") d.mode = parse_mode(value);
-                else if (key == "match") d.match = parse_match(value);
-                else if (key == "engine") d.engine = parse_engine(value);
-                else if (key == "interval") d.interval_s = number<unsigned>(value, where);
-                else if (key == "metrics-top-k") d.metrics_top_k = number<size_t>(value, where);
-                else if (key == "detach-on-exit") d.detach_on_exit = boolean(value, where);
-                else throw Error("unknown key in [daemon]");
-            } else {
+            if (section.empty())
                 throw Error("key outside any section");
+            if (section == "source") {
+                const SourceKey* k = find_source_key(key);
+                if (!k)
+                    throw Error("unknown key in [source]");
+                k->set(drafts.back(), value, where);
+            } else {
+                auto k = std::find_if(std::begin(kSectionKeys), std::end(kSectionKeys),
+                                      [&](const SectionKey& x) { return x.section == section && x.name == key; });
+                if (k == std::end(kSectionKeys))
+                    throw Error("unknown key in [" + section + "]");
+                k->set(cfg, value, where);
             }
         } catch (const Error& e) {
             std::string msg = e.what();
@@ -176,17 +269,11 @@ Config parse_config(const std::string& textin, const std::string& name)
             throw Error(msg);
         }
     }
-    for (size_t i = 0; i < cfg.sources.size(); i++) {
-        SourceSpec& s = cfg.sources[i];
-        if (s.locations.empty())
-            throw Error(name + ": source '" + s.name + "' has no 'from'");
-        if (auto it = scope_words.find(i); it != scope_words.end()) {
-            try {
-                s.scope = Scope::parse(it->second[0], it->second[1], it->second[2]);
-            } catch (const Error& e) {
-                throw Error(name + ": source '" + s.name + "': " + e.what());
-            }
-        }
+    for (auto& d : drafts) {
+        if (d.spec.locations.empty())
+            throw Error(name + ": source '" + d.spec.name + "' has no 'from'");
+        finish_source(d, name + ": source '" + d.spec.name + "'");
+        cfg.sources.push_back(std::move(d.spec));
     }
     return cfg;
 }
@@ -196,8 +283,8 @@ SourceSpec parse_source_flag(const std::string& text)
     size_t eq = text.find('=');
     if (eq == std::string::npos || eq == 0)
         throw Error("bad --source '" + text + "': expected NAME=LOCATION[,format=F][,action=A][,interval=S][,expire=D][,proto=P][,port=N+M][,sport=N]");
-    SourceSpec s;
-    std::array<std::string, 3> words; // proto, port, sport
+    SourceDraft d;
+    SourceSpec& s = d.spec;
     s.name = text.substr(0, eq);
     check_source_name(s.name);
     std::string rest = text.substr(eq + 1);
@@ -210,28 +297,19 @@ SourceSpec parse_source_flag(const std::string& text)
         std::string opt = rest.substr(comma + 1);
         size_t oeq = opt.find('=');
         std::string k = opt.substr(0, oeq), v = oeq == std::string::npos ? "" : opt.substr(oeq + 1);
-        std::string where = "--source " + s.name + " (" + k + ")";
-        if (k == "format") s.format = v == "auto" ? std::nullopt : std::optional(parse_format(v));
-        else if (k == "action") s.action = parse_action(v);
-        else if (k == "interval") s.interval_s = number<unsigned>(v, where);
-        else if (k == "expire") s.expire_s = static_cast<unsigned>(parse_duration(v));
-        else if (k == "rkn-block-types") s.rkn_block_types = parse_block_types(v);
-        else if (k == "proto") words[0] = v;
-        else if (k == "port") words[1] = v; // several joined by '+': 443+8443
-        else if (k == "sport") words[2] = v;
-        else break;
+        const SourceKey* key = k == "from" ? nullptr : find_source_key(k); // the location is not an option
+        if (!key)
+            break;
+        key->set(d, v, "--source " + s.name + " (" + k + ")");
         rest = rest.substr(0, comma);
     }
-    std::replace(words[1].begin(), words[1].end(), '+', ',');
-    try {
-        s.scope = Scope::parse(words[0], words[1], words[2]);
-    } catch (const Error& e) {
-        throw Error("--source " + s.name + ": " + e.what());
-    }
+    // Several ports are joined by '+' here (commas separate options): 443+8443.
+    std::replace(d.scope_words[1].begin(), d.scope_words[1].end(), '+', ',');
+    finish_source(d, "--source " + s.name);
     if (rest.empty())
         throw Error("bad --source '" + text + "': no location");
     s.locations.push_back(rest);
-    return s;
+    return std::move(d.spec);
 }
 
 Config load_config(const std::filesystem::path& file)

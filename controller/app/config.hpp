@@ -5,7 +5,10 @@
 //                      proto, port, sport
 //   [guards]           max-removal, min-prefix-len-v4/-v6, protect, allow-private,
 //                      collateral, max-collateral, max-collateral-v6
-//   [fetch]            timeout, connect-timeout, stall-timeout, max-bytes
+//   [fetch]            timeout, connect-timeout, stall-timeout, max-bytes,
+//                      max-entries, ca-file, insecure-tls
+//   [daemon]           listen, attach, mode, match, engine, interval,
+//                      metrics-top-k, detach-on-exit
 //
 // Keys may repeat where they are lists (from, protect, collateral). Every error names
 // the file and line.
@@ -16,6 +19,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pw {
@@ -43,6 +47,8 @@ struct Config {
 SourceSpec parse_source_flag(const std::string& text);
 
 Config load_config(const std::filesystem::path& file);
+// Every key the file knows, as (section, key); "source" for [source NAME].
+std::vector<std::pair<std::string, std::string>> config_keys();
 Config parse_config(const std::string& text, const std::string& name = "config");
 
 // Source names become file names in the state directory: letters, digits,

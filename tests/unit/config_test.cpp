@@ -3,6 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 using namespace pw;
 
 TEST_CASE("a config with sources, guards and fetch limits")
@@ -83,14 +88,74 @@ TEST_CASE("config errors name the file, line and key")
     CHECK(why("[guards\n") == "t.conf:1: unclosed section header");
 }
 
-TEST_CASE("the example config in the repository parses")
+namespace {
+
+std::string read_file(const std::string& path)
 {
-    Config c = load_config(std::string(PW_FIXTURES_DIR) + "/../../examples/prefixwall.conf");
-    CHECK(c.sources.size() == 5);
-    CHECK(c.fetch.connect_timeout_s == 10);
-    CHECK(c.guards.protect.size() == 1);
-    CHECK(c.sources[3].action == Action::monitor);
-    CHECK(c.sources[3].rkn_block_types == std::set<std::string>{"domain", "domain-mask", "url"});
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The shipped file with every commented-out key and section turned on:
+// "# key = value" and "# [section]" lose their "# "; prose ("#   ...")
+// stays a comment.
+std::string uncommented(const std::string& text)
+{
+    static const std::regex key(R"(^# ([a-z0-9-]+ = .*|\[[^\]]+\])$)");
+    std::istringstream in(text);
+    std::string line, out;
+    while (std::getline(in, line))
+        out += (std::regex_match(line, key) ? line.substr(2) : line) + "\n";
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("the shipped config (the package's conffile) enables nothing and shows every key")
+{
+    const std::string path = std::string(PW_FIXTURES_DIR) + "/../../examples/prefixwall.conf";
+    const std::string text = read_file(path);
+    REQUIRE_FALSE(text.empty());
+
+    // As shipped: no source, no interface, every setting its default.
+    Config shipped = parse_config(text, path);
+    Config defaults;
+    CHECK(shipped.sources.empty());
+    CHECK(shipped.daemon.attach.empty());
+    CHECK(shipped.daemon.listen == defaults.daemon.listen);
+    CHECK(shipped.guards.protect.empty());
+    CHECK(shipped.guards.collateral.empty());
+    CHECK(shipped.guards.max_removal == defaults.guards.max_removal);
+    CHECK(shipped.fetch.timeout_s == defaults.fetch.timeout_s);
+
+    // Every key the parser knows is there, commented, in its section, and
+    // the commented values parse.
+    const std::string on = uncommented(text);
+    Config all = parse_config(on, path + " (uncommented)");
+    std::set<std::pair<std::string, std::string>> seen;
+    std::string section;
+    std::istringstream in(on);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("[source ", 0) == 0)
+            section = "source";
+        else if (!line.empty() && line[0] == '[')
+            section = line.substr(1, line.size() - 2);
+        else if (auto eq = line.find(" = "); eq != std::string::npos && line[0] != '#')
+            seen.emplace(section, line.substr(0, eq));
+    }
+    for (const auto& k : config_keys()) {
+        INFO("[" << k.first << "] " << k.second);
+        CHECK(seen.count(k));
+    }
+    CHECK(seen.size() == config_keys().size()); // nothing the parser does not know
+    CHECK(all.sources.size() == 6);
+    CHECK(all.daemon.attach == std::vector<std::string>{"eth0"});
+    CHECK(all.sources[3].action == Action::monitor);
+    CHECK(all.sources[3].rkn_block_types == std::set<std::string>{"domain", "domain-mask", "url"});
+    CHECK(all.sources[4].scope.to_string() == "tcp/80,443 sport 1024-65535");
+    CHECK(all.sources[1].expire_s == 2 * 86400);
 }
 
 TEST_CASE("a '#' inside a value stays; one after white space starts a comment")

@@ -53,6 +53,8 @@ public:
                 std::erase_if(cfg.sources, [&](const SourceSpec& s) { return s.name != source_; });
                 if (cfg.sources.empty())
                     throw Error("sync: no source '" + source_ + "' in " + config_);
+            } else if (cfg.sources.empty()) {
+                throw Error("sync: no source in " + config_ + " (add a [source NAME] section)");
             }
             if (!scope_.proto.empty() || !scope_.port.empty() || !scope_.sport.empty())
                 throw UsageError("sync: --proto, --port and --sport go with --source, not --config "
