@@ -1,5 +1,7 @@
 #include "app/help.hpp"
 
+#include "base/version.hpp"
+
 #include <sstream>
 
 namespace pw {
@@ -208,7 +210,7 @@ std::string bash_completion()
 std::string man_page()
 {
     std::ostringstream o;
-    o << ".TH PREFIXWALL 8 \"\" \"prefixwall " << PREFIXWALL_VERSION << "\" \"System Administration\"\n"
+    o << ".TH PREFIXWALL 8 \"\" \"prefixwall " << version() << "\" \"System Administration\"\n"
       << ".SH NAME\nprefixwall \\- IPv4/IPv6 prefix filter in XDP, kept in sync with blocklists\n"
       << ".SH SYNOPSIS\n.B prefixwall\n[\\fIglobal options\\fR] \\fICOMMAND\\fR [\\fIargs\\fR]\n"
       << ".SH DESCRIPTION\n"

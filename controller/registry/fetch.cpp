@@ -1,6 +1,7 @@
 #include "registry/fetch.hpp"
 
 #include "base/error.hpp"
+#include "base/version.hpp"
 
 #include <curl/curl.h>
 #include <sys/stat.h>
@@ -270,7 +271,8 @@ FetchResult fetch_http(const std::string& url, const FetchOptions& o, const Byte
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o.insecure_tls ? 0L : 2L);
     if (!o.ca_file.empty())
         curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "prefixwall/" PREFIXWALL_VERSION);
+    const std::string agent = std::string("prefixwall/") + version();
+    curl_easy_setopt(c, CURLOPT_USERAGENT, agent.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);

@@ -1,5 +1,6 @@
 #include "report/metrics.hpp"
 
+#include "base/version.hpp"
 #include "report/exposition.hpp"
 #include "report/render.hpp"
 
@@ -167,7 +168,7 @@ std::string render_metrics(const MetricsInput& in)
     e.sample("prefixwall_claims_next_expiry_timestamp_seconds", {}, static_cast<double>(in.next_expiry));
 
     e.family("prefixwall_build_info", "gauge", "Version of prefixwall, as a label.");
-    e.sample("prefixwall_build_info", {{"version", PREFIXWALL_VERSION}}, uint64_t{1});
+    e.sample("prefixwall_build_info", {{"version", version()}}, uint64_t{1});
     return e.text();
 }
 

@@ -1,10 +1,12 @@
 // Argument handling that fails before any BPF work: usage errors exit 2
 // with one line naming the problem.
 #include "app/cli.hpp"
+#include "base/version.hpp"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <regex>
 #include <sstream>
 
 using namespace pw;
@@ -35,7 +37,11 @@ TEST_CASE("--help and version succeed")
     CHECK(run({"--help"}).code == 0);
     auto v = run({"version"});
     CHECK(v.code == 0);
-    CHECK(v.out == "prefixwall " PREFIXWALL_VERSION "\n");
+    // One value from CMake: the project's version, with the git commit
+    // (count and hash, ".dirty" with changes) where the tree is a checkout.
+    CHECK(v.out == std::string("prefixwall ") + pw::version() + "\n");
+    CHECK(std::regex_match(std::string(pw::version()),
+                           std::regex(R"(\d+\.\d+\.\d+(\+git\d+\.[0-9a-f]{7,}(\.dirty)?)?)")));
 }
 
 TEST_CASE("unknown commands and bad global options are one-line usage errors")

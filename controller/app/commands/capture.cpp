@@ -3,6 +3,7 @@
 #include "app/commands/commands.hpp"
 
 #include "base/error.hpp"
+#include "base/version.hpp"
 #include "base/vocabulary.hpp"
 #include "kernel/capture_slots.hpp"
 #include "report/pcapng.hpp"
@@ -128,7 +129,7 @@ public:
                 throw Error("capture: cannot write " + write_);
             out = &file;
         }
-        PcapngWriter pcap(*out, std::string("prefixwall ") + PREFIXWALL_VERSION + " capture");
+        PcapngWriter pcap(*out, std::string("prefixwall ") + version() + " capture");
         CaptureSlot slot(ctx.global.paths.pin_dir, filter, buffer_kb_ * 1024);
 
         State st{this, &reader, &pcap, realtime_offset_ns()};

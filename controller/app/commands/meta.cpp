@@ -1,6 +1,7 @@
 #include "app/commands/commands.hpp"
 
 #include "app/help.hpp"
+#include "base/version.hpp"
 
 #include <ostream>
 
@@ -33,7 +34,7 @@ public:
     int run(const CommandContext& ctx, const std::vector<std::string>& pos) override
     {
         need_args(pos, 0, 0, "version", "");
-        ctx.out << "prefixwall " << PREFIXWALL_VERSION << "\n";
+        ctx.out << "prefixwall " << version() << "\n";
         return 0;
     }
 };
