@@ -30,6 +30,9 @@ packages=(
   # BGP feeds: ExaBGP runs `prefixwall feed`, BIRD 2 is the lab's (and a
   # fleet's) route server
   exabgp bird2
+  # the Debian package (scripts/package.sh): cpack's dependencies from the
+  # shared libraries (dpkg-shlibdeps, file), and lintian to check it
+  dpkg-dev file lintian
   # benchmarks: the tools prefixwall is compared with, in the same run, and
   # GNU time for each command's peak RSS
   ipset nftables time

@@ -31,7 +31,7 @@ prefix=$(mktemp -d /tmp/pw-docs-XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 comp=$prefix/share/bash-completion/completions/prefixwall
-man=$prefix/share/man/man8/prefixwall.8
+man=$prefix/share/man/man8/prefixwall.8.gz
 check "cmake --install puts the completion in place" [ -f "$comp" ]
 check "cmake --install puts the man page in place" [ -f "$man" ]
 
