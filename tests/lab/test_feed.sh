@@ -92,9 +92,15 @@ neighbor 198.51.100.2 {
 CONF
 
 # The shipped example is a configuration ExaBGP accepts.
-sed "s#/usr/local/sbin/prefixwall#$PREFIXWALL#" "$here/../../examples/exabgp.conf" >"$work/example.conf"
+sed "s#/usr/sbin/prefixwall#$PREFIXWALL#" "$here/../../examples/exabgp.conf" >"$work/example.conf"
 check "examples/exabgp.conf passes exabgp --test" \
   'exabgp_api_cli=false exabgp_cli_enable=false exabgp --test "$work/example.conf" >"$work/example.log" 2>&1 && grep -q "decoding routes in configuration" "$work/example.log"'
+
+# So is the hub's, with a real export in its include.
+"$PREFIXWALL" export --source reg --from "$here/../../examples/sample-registry.txt" \
+  --output "$work/example-export.conf" 2>/dev/null
+sed "s#/etc/bird/prefixwall-reg.conf#$work/example-export.conf#" "$here/../../examples/bird.conf" >"$work/example-bird.conf"
+check "examples/bird.conf with an export passes bird -p" 'bird -p -c "$work/example-bird.conf"'
 
 lab pw attach rc >/dev/null || { echo "FAIL - attach"; exit 1; }
 start_bird
