@@ -16,7 +16,7 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/testlib.sh"
-needs package dpkg dpkg-deb lintian cpack nsenter ping bpftool systemd-analyze man
+needs package dpkg dpkg-deb lintian cpack nsenter ping bpftool systemd-analyze man file readelf nm
 needs_netns package
 if dpkg-query -W -f='${Status}' prefixwall 2>/dev/null | grep -q installed; then
   echo "SKIP package: the prefixwall package is installed here; the test would purge it"; exit 77
@@ -56,6 +56,12 @@ for f in /usr/sbin/prefixwall /lib/systemd/system/prefixwall.service \
   /usr/share/doc/prefixwall/examples/exabgp.conf /usr/share/doc/prefixwall/examples/bird.conf; do
   check "ships $f" "grep -qx '$f' '$work/contents'"
 done
+mkdir "$work/x" && dpkg-deb -x "$deb" "$work/x"
+elf=$work/x/usr/sbin/prefixwall
+check "the binary is stripped" "file '$elf' | grep -q ', stripped'"
+check "hardened: PIE, full RELRO (BIND_NOW)" \
+  "readelf -d '$elf' | grep -q 'Flags: NOW PIE' && readelf -l '$elf' | grep -q GNU_RELRO"
+check "hardened: fortified calls (_FORTIFY_SOURCE)" "nm -D '$elf' | grep -q '_chk@'"
 check "ships no tests or benchmarks" "! grep -Eq 'unit_tests|bpf_tests|bench|gen_docs|xdp_gen' '$work/contents'"
 expect_eq "conffiles" "/etc/prefixwall/prefixwall.conf" "$(dpkg-deb -I "$deb" conffiles)"
 depends=$(dpkg-deb -f "$deb" Depends)
