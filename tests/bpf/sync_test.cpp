@@ -99,9 +99,18 @@ public:
         if (thread_.joinable())
             thread_.join();
     }
-    std::atomic<long> runs{0}, bad_pass{0}, bad_drop{0};
+    // Stops it; enough runs met the changes, and none got a wrong verdict.
+    void stop_and_check(const char* during)
+    {
+        stop();
+        MESSAGE(runs.load() << " test runs of 50 packets during " << during);
+        CHECK(runs.load() > 100);
+        CHECK(bad_pass.load() == 0);
+        CHECK(bad_drop.load() == 0);
+    }
 
 private:
+    std::atomic<long> runs{0}, bad_pass{0}, bad_drop{0};
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
@@ -364,11 +373,7 @@ TEST_CASE("atomicity: under traffic, every verdict is one that version A or vers
         // Traffic meets every version (a sync may now be faster than a run).
         traffic.meet_version();
     }
-    traffic.stop();
-    MESSAGE(traffic.runs.load() << " test runs of 50 packets during 60 version changes");
-    CHECK(traffic.runs > 100);
-    CHECK(traffic.bad_pass.load() == 0);
-    CHECK(traffic.bad_drop.load() == 0);
+    traffic.stop_and_check("60 version changes");
 }
 
 TEST_CASE("atomicity: a rollback across two sources is one version under traffic")
@@ -421,11 +426,7 @@ TEST_CASE("atomicity: a rollback across two sources is one version under traffic
             traffic.meet_version();
         }
     }
-    traffic.stop();
-    MESSAGE(traffic.runs.load() << " test runs of 50 packets during 60 rollbacks");
-    CHECK(traffic.runs > 100);
-    CHECK(traffic.bad_pass.load() == 0);
-    CHECK(traffic.bad_drop.load() == 0);
+    traffic.stop_and_check("60 rollbacks");
     // The end state is version B's, exactly.
     CHECK(verdict_to(h, "203.0.113.1", "192.0.2.1") == XDP_DROP);
     CHECK(verdict_to(h, "198.51.100.1", "192.0.2.1") == XDP_PASS);
