@@ -66,7 +66,7 @@ until_at=$(($(date +%s) + 8))
 lab pw add 203.0.113.10/32 --source incident --until "$(date -u -d "@$until_at" +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
 check "list shows the deadline" "lab pw list | grep -q '203.0.113.10/32 *block *incident *incident [0-9-]*T[0-9:]*Z'"
 check "lookup shows the deadline" "lab pw lookup 203.0.113.10 | grep -q '; incident expires [0-9-]*T[0-9:]*Z (in [0-9]s)'"
-check "metrics: one claim expiring" "lab pw metrics | grep -qx 'prefixwall_claims_expiring 1'"
+expect_eq "metrics: one claim expiring" 1 "$(metric prefixwall_claims_expiring)"
 while [ "$(date +%s)" -le "$until_at" ]; do sleep 0.2; done
 check "past its deadline, nothing ran: still dropped" "blocked_now 203.0.113.10"
 check "prefixwall expire withdraws it" "lab pw expire | grep -qx 'withdrew 1 expired claim; 0 expiring'"
@@ -86,16 +86,15 @@ check "still dropped" "blocked_now 203.0.113.10"
 sleep 9
 check "without a sync it lapses (expire)" "lab pw expire | grep -q '^withdrew 1 expired claim'"
 check "203.0.113.10 passes" "! blocked_now 203.0.113.10"
-check "metrics: none expiring" "lab pw metrics | grep -qx 'prefixwall_claims_expiring 0'"
+expect_eq "metrics: none expiring" 0 "$(metric prefixwall_claims_expiring)"
 
 # Over HTTP an unchanged registry answers 304: still listed, so renewed.
 mkdir -p "$work/www"
 printf '203.0.113.20/32\n' >"$work/www/feed.txt"
-ip netns exec "$lab-router" python3 -m http.server 8089 --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
-pids+=($!)
-sleep 0.5
+serve_http 8089 "$work/www"
 check "sync an HTTP source with expire" "lab pw sync --source web --from http://127.0.0.1:8089/feed.txt --expire 8s >/dev/null"
 first=$(claims_json 203.0.113.20/32)
+check "its claim has a deadline" "[[ '$first' == *web:20[0-9][0-9]-* ]]"
 sleep 5
 check "a 304 renews its claims" \
   "lab pw sync --source web --from http://127.0.0.1:8089/feed.txt --expire 8s | grep -q '^source web: not modified .*, 1 expiring claims renewed'"

@@ -67,7 +67,7 @@ check "the hand rule (added after A) is gone too" "! lab pw list | grep -q 192.0
 expect_eq "the client sees version A's canaries" A "$(canary_version)"
 expect_eq "the rule in every version kept its counter" 4 "$(packets_of 2001:db8:3::20/128)"
 check "history names the rollback" "lab pw history | grep -q \"rollback to $va\""
-check "metrics: the rules' version" "lab pw metrics | grep -qx \"prefixwall_rules_version $((vc + 1))\""
+expect_eq "metrics: the rules' version" $((vc + 1)) "$(metric prefixwall_rules_version)"
 check "the table agrees with the store" "[ \"\$(table_consistent)\" = yes ]"
 
 # rollback of one source: the hand rule's source only.

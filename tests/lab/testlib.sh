@@ -66,6 +66,22 @@ start_lab() {
   lab up
 }
 lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
+# metric NAME: the value of an unlabelled metric (awk reads the whole
+# exposition: `metrics | grep -q` fails under pipefail when grep exits
+# before the last write and prefixwall dies of SIGPIPE).
+metric() { lab pw metrics | awk -v name="$1" '$1 == name { print $2 }'; }
+# serve_http PORT DIR [LOG]: python's http.server on 127.0.0.1:PORT in the
+# lab's router namespace, stopped at exit; returns once it accepts
+# connections (a sync started before that fails to connect).
+serve_http() {
+  ip netns exec "$lab-router" python3 -m http.server "$1" --bind 127.0.0.1 --directory "$2" >"${3:-/dev/null}" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    ip netns exec "$lab-router" bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "FAIL - http.server on port $1 did not start"; exit 1
+}
 # An XDP program on the client's c0 that passes everything (prefixwall
 # with no rules, pins of its own): on a veth, frames the router's native
 # XDP sends back with XDP_TX (reject answers) reach c0 only then.
