@@ -33,7 +33,7 @@ print(sum(t["packets"] for t in json.load(sys.stdin)["totals"] if t["outcome"] =
 lab_cleanup() { pkill -f "$here/traffic.py tcp-listen 9001" 2>/dev/null; }
 lab exec server python3 "$here/traffic.py" tcp-listen 9001 120 >/dev/null 2>&1 &
 pids+=($!)
-sleep 0.3
+wait_bound server tcp 9001
 
 check "client: a pass-everything XDP program on c0" client_pass_all
 check "router: attach rc" "lab pw attach rc >/dev/null"

@@ -18,7 +18,7 @@ probe() { lab exec client python3 "$here/traffic.py" tcp-probe "$1" "$2" "${3:-1
 udp_through() { # ADDR PORT: datagrams of 5 that reach the server
   lab exec server python3 "$here/traffic.py" udp-recv "$2" 5 2 > "$work/udp.out" 2>&1 &
   local rx=$!
-  sleep 0.3
+  wait_bound server udp "$2"
   lab exec client python3 "$here/traffic.py" udp-send "$1" "$2" 5
   wait "$rx"
   cat "$work/udp.out"
@@ -30,8 +30,8 @@ lab_cleanup() { pkill -f "$here/traffic.py tcp-listen" 2>/dev/null; }
 for port in 80 443; do
   lab exec server python3 "$here/traffic.py" tcp-listen "$port" 120 >/dev/null 2>&1 &
   pids+=($!)
+  wait_bound server tcp "$port"
 done
-sleep 0.3
 
 check "router: attach rc" "lab pw attach rc >/dev/null"
 expect_eq "TCP 443 v4 before any rule" connected "$(probe 203.0.113.10 443)"

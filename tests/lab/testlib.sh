@@ -70,17 +70,23 @@ lab() { "$here/lab.sh" "$1" "$lab" "${@:2}"; }
 # exposition: `metrics | grep -q` fails under pipefail when grep exits
 # before the last write and prefixwall dies of SIGPIPE).
 metric() { lab pw metrics | awk -v name="$1" '$1 == name { print $2 }'; }
+# wait_bound HOST tcp|udp PORT: returns once a socket in the lab host's
+# namespace (client, router, server) is bound to PORT (listening, for
+# TCP), so that what a test sends next is not lost to a server still
+# starting; a test of its own fails after 10 s.
+wait_bound() {
+  for _ in $(seq 100); do
+    [ -n "$(lab exec "$1" ss -Hln --"$2" "sport = :$3")" ] && return 0
+    sleep 0.1
+  done
+  echo "FAIL - nothing bound to $2 port $3 in $1 after 10 s"; exit 1
+}
 # serve_http PORT DIR [LOG]: python's http.server on 127.0.0.1:PORT in the
-# lab's router namespace, stopped at exit; returns once it accepts
-# connections (a sync started before that fails to connect).
+# lab's router namespace, stopped at exit, once it listens.
 serve_http() {
   ip netns exec "$lab-router" python3 -m http.server "$1" --bind 127.0.0.1 --directory "$2" >"${3:-/dev/null}" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do
-    ip netns exec "$lab-router" bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "FAIL - http.server on port $1 did not start"; exit 1
+  wait_bound router tcp "$1"
 }
 # An XDP program on the client's c0 that passes everything (prefixwall
 # with no rules, pins of its own): on a veth, frames the router's native
