@@ -1,9 +1,10 @@
 #include "app/config.hpp"
 #include "base/error.hpp"
 
+#include "read_file.hpp"
+
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -90,14 +91,6 @@ TEST_CASE("config errors name the file, line and key")
 
 namespace {
 
-std::string read_file(const std::string& path)
-{
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // The shipped file with every commented-out key and section turned on:
 // "# key = value" and "# [section]" lose their "# "; prose ("#   ...")
 // stays a comment.
@@ -116,7 +109,7 @@ std::string uncommented(const std::string& text)
 TEST_CASE("the shipped config (the package's conffile) enables nothing and shows every key")
 {
     const std::string path = std::string(PW_FIXTURES_DIR) + "/../../examples/prefixwall.conf";
-    const std::string text = read_file(path);
+    const std::string text = pwtest::read_file(path);
     REQUIRE_FALSE(text.empty());
 
     // As shipped: no source, no interface, every setting its default.

@@ -7,14 +7,14 @@
 #include "store/impact.hpp"
 #include "registry/parser.hpp"
 
+#include "read_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
-#include <sstream>
 
 using namespace pw;
 namespace fs = std::filesystem;
@@ -36,14 +36,6 @@ struct Collected : EntrySink {
     }
     void reject(Rejection&&) override { rejected++; }
 };
-
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // "/8:16 /9:14" or "{10: 1, 12: 5}" -> {8:16, 9:14}
 std::map<unsigned, size_t> histogram(const std::string& text)
@@ -110,7 +102,7 @@ TEST_CASE("real registries match their published counts")
         if (data.empty() || fs::is_directory(data))
             continue;
         files++;
-        std::string stats = slurp(e.path());
+        std::string stats = pwtest::read_file(e.path());
         CAPTURE(data.string());
         Format format;
         ParseStats ps;
