@@ -228,7 +228,8 @@ Config parse_config(const std::string& textin, const std::string& name)
                         throw Error(where + ": source '" + sname + "' defined twice");
                 drafts.emplace_back().spec.name = sname;
                 section = "source";
-            } else if (inner == "guards" || inner == "fetch" || inner == "daemon") {
+            } else if (std::any_of(std::begin(kSectionKeys), std::end(kSectionKeys),
+                                   [&](const SectionKey& k) { return k.section == inner; })) {
                 section = inner;
             } else {
                 throw Error(where + ": unknown section [" + std::string(inner) + "]");
