@@ -3,16 +3,14 @@
 # with uncommitted changes): 0.1.0+git412.116c41b. Debian orders these by
 # the commit count, so a later commit is an upgrade.
 #
-# cmake -DSOURCE_DIR=... -DBASE_VERSION=0.1.0 -DOUT_DIR=... [-DMAINTAINER=...] -P version.cmake
+# cmake -DSOURCE_DIR=... -DBASE_VERSION=0.1.0 -DOUT_DIR=... -DMAINTAINER=... -P version.cmake
 # writes, each only when its content changes (no rebuild otherwise):
 #   OUT_DIR/gen/version.h   #define PREFIXWALL_VERSION "..." (the binary)
 #   OUT_DIR/version.txt     the version alone (the package's file name, CPack)
 #   OUT_DIR/changelog.gz    a Debian changelog entry for it (gzip -9n)
-# Included from CMakeLists.txt at configure time too (PW_VERSION is set).
-if(NOT DEFINED MAINTAINER)
-  set(MAINTAINER "prefixwall developers <prefixwall@users.noreply.github.com>")
-endif()
-foreach(v SOURCE_DIR BASE_VERSION OUT_DIR)
+# CMakeLists.txt runs it at configure time and its `version` target at
+# every build, with MAINTAINER from the cache variable PW_MAINTAINER.
+foreach(v SOURCE_DIR BASE_VERSION OUT_DIR MAINTAINER)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "version.cmake: ${v} is not set")
   endif()
